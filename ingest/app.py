@@ -1,0 +1,162 @@
+"""Wire the stages together and run them until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Any
+
+import uvicorn
+
+from city.topology import load_city
+from influxv1 import AsyncInfluxClient, InfluxTarget
+from ingest.deadletter import DeadLetterStore
+from ingest.decode import Decoder, Limits
+from ingest.health import health_app
+from ingest.metrics import IngestMetrics
+from ingest.pipeline import Pipeline
+from ingest.settings import IngestSettings
+from ingest.sink import InfluxSink
+from ingest.source import MqttOptions, MqttSource
+
+log = logging.getLogger("ingest")
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the ingester decides when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Any:
+        yield
+
+
+def _secret(value: Any) -> str | None:
+    return None if value is None else str(value.get_secret_value())
+
+
+class Ingester:
+    def __init__(self, settings: IngestSettings) -> None:
+        self.settings = settings
+        self.metrics = IngestMetrics()
+        self.stopping = asyncio.Event()
+        s = settings
+        self.influx = AsyncInfluxClient(
+            InfluxTarget(
+                url=s.influx_url,
+                database=s.influx_database,
+                username=s.influx_username,
+                password=_secret(s.influx_password),
+                token=_secret(s.influx_token),
+            ),
+            timeout=s.influx_timeout_s,
+        )
+        self.dead_letters = DeadLetterStore(
+            s.state_dir / "dead_letters.db",
+            payload_bytes=s.dead_letter_payload_bytes,
+            max_rows=s.dead_letter_max_rows,
+        )
+        self.sink = InfluxSink(
+            self.influx,
+            self.metrics,
+            create_database=s.influx_create_database,
+            stopping=self.stopping,
+        )
+        decoder = Decoder(
+            load_city(s.city_file),
+            Limits(
+                max_payload_bytes=s.max_payload_bytes,
+                max_age_ms=s.max_age_s * 1000,
+                max_future_ms=s.max_future_s * 1000,
+            ),
+        )
+        self.pipeline = Pipeline(
+            decoder,
+            self.sink,
+            self.dead_letters,
+            self.metrics,
+            max_messages=s.batch_max_messages,
+            max_age_s=s.batch_max_age_ms / 1000,
+        )
+        self.source = MqttSource(
+            MqttOptions(
+                host=s.mqtt_host,
+                port=s.mqtt_port,
+                client_id=s.mqtt_client_id,
+                topic=s.subscription,
+                username=s.mqtt_username,
+                password=_secret(s.mqtt_password),
+                ca_file=str(s.mqtt_ca_file) if s.mqtt_ca_file else None,
+                keepalive_s=s.mqtt_keepalive_s,
+                receive_maximum=s.mqtt_receive_maximum,
+                session_expiry_s=s.mqtt_session_expiry_s,
+            ),
+            self.pipeline.offer,
+            self.metrics,
+        )
+
+    def readiness(self) -> dict[str, Any]:
+        problems = []
+        if not self.source.connected:
+            problems.append("not connected to the MQTT broker")
+        if self.sink.problem:
+            problems.append(f"InfluxDB: {self.sink.problem}")
+        return {
+            "ready": not problems,
+            "problems": problems,
+            "mqtt_connected": self.source.connected,
+            "pending_in_batch": self.pipeline.pending,
+        }
+
+    async def run(self) -> None:
+        s = self.settings
+        server = None
+        tasks = []
+        if s.health_port:
+            server = _QuietServer(
+                uvicorn.Config(
+                    health_app(self.metrics, self.readiness),
+                    host=s.health_host,
+                    port=s.health_port,
+                    log_level="warning",
+                    lifespan="off",
+                )
+            )
+            tasks.append(asyncio.create_task(server.serve(), name="health"))
+        source_stop = asyncio.Event()
+        mqtt_task = asyncio.create_task(self.source.run(source_stop), name="mqtt")
+        pipeline_task = asyncio.create_task(
+            self.pipeline.run(self.source.ack, self.stopping), name="pipeline"
+        )
+        log.info("ingesting %s → %s db=%s", s.subscription, s.influx_url, s.influx_database)
+        await self.stopping.wait()
+        # Stop reading, store what was read (bounded by drain_timeout), acknowledge, disconnect.
+        self.source.pause()
+        try:
+            await asyncio.wait_for(pipeline_task, timeout=s.drain_timeout_s)
+        except TimeoutError:
+            log.warning(
+                "drain did not finish within %.1f s; the rest is redelivered later",
+                s.drain_timeout_s,
+            )
+        await self.source.close()
+        source_stop.set()
+        await mqtt_task
+        if server is not None:
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.influx.aclose()
+        self.dead_letters.close()
+        log.info("stopped")
+
+    def request_stop(self) -> None:
+        self.stopping.set()
+
+
+async def serve(settings: IngestSettings) -> None:
+    ingester = Ingester(settings)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, ingester.request_stop)
+    await ingester.run()

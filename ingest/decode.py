@@ -1,0 +1,142 @@
+"""Turn one MQTT message into a line-protocol point or a rejection with its reason.
+
+Decoding never raises: a message is either ``Accepted`` or ``Rejected`` (reason + a detail a
+device maker can act on), so one bad payload cannot stop the stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from city.rejections import Reason
+from city.schema import reading_line, status_line
+from city.telemetry import READING_ADAPTERS, STATUS_ADAPTER, RiverReading, StreetlightReading
+from city.topics import DeviceTopic, TopicError, parse_topic
+from city.topology import City
+
+_RANGE_ERRORS = frozenset(
+    {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number"}
+)
+_NOT_AN_OBJECT = frozenset({"model_type", "model_attributes_type", "dict_type"})
+_MAX_DETAILS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    line: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    reason: Reason
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_payload_bytes: int = 16_384
+    max_age_ms: int = 7 * 86_400_000
+    max_future_ms: int = 300_000
+
+
+def _classify(exc: ValidationError) -> Rejected:
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    kind = first["type"]
+    if kind in {"json_invalid", "json_type"} or (kind in _NOT_AN_OBJECT and not first["loc"]):
+        return Rejected(Reason.BAD_JSON, f"not a JSON object: {first['msg']}")
+    if any(e["type"] == "literal_error" and e["loc"][-1:] == ("kind",) for e in errors):
+        return Rejected(Reason.TOPIC_MISMATCH, "payload kind differs from the topic's kind")
+    details = "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}"
+        + ("" if e["type"] == "missing" else f" (got {_short(e['input'])})")
+        for e in errors[:_MAX_DETAILS]
+    )
+    if len(errors) > _MAX_DETAILS:
+        details += f"; and {len(errors) - _MAX_DETAILS} more"
+    if all(e["type"] in _RANGE_ERRORS for e in errors):
+        return Rejected(Reason.OUT_OF_RANGE, details)
+    return Rejected(Reason.INVALID_FIELD, details)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class Decoder:
+    """Validates against the contract and the city roster; one instance per ingester."""
+
+    def __init__(self, city: City, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self._areas = {(t.id, v.id) for t, v in city.villages()}
+        self._roads = {(v.id, r.id) for _, v in city.villages() for r in v.roads}
+        self._rivers = {r.id for r in city.rivers}
+
+    def decode(self, topic: str, payload: bytes | bytearray, now_ms: int) -> Accepted | Rejected:
+        try:
+            where = parse_topic(topic)
+        except TopicError as exc:
+            return Rejected(Reason(exc.reason), str(exc))
+        if (where.township, where.village) not in self._areas:
+            return Rejected(
+                Reason.UNKNOWN_AREA,
+                f"township {where.township!r} / village {where.village!r} is not in the roster",
+            )
+        if len(payload) > self.limits.max_payload_bytes:
+            return Rejected(
+                Reason.OVERSIZED,
+                f"payload of {len(payload)} bytes exceeds {self.limits.max_payload_bytes}",
+            )
+        if where.channel == "status":
+            return self._status(where, payload, now_ms)
+        try:
+            reading = READING_ADAPTERS[where.kind].validate_json(payload)
+        except ValidationError as exc:
+            return _classify(exc)
+        if reading.device_id != where.device_id:
+            return Rejected(
+                Reason.TOPIC_MISMATCH,
+                f"payload device_id {reading.device_id!r} differs from the topic's "
+                f"{where.device_id!r}",
+            )
+        if (
+            isinstance(reading, StreetlightReading)
+            and (where.village, reading.road) not in self._roads
+        ):
+            return Rejected(
+                Reason.UNKNOWN_AREA, f"road {reading.road!r} is not in village {where.village!r}"
+            )
+        if isinstance(reading, RiverReading) and reading.river not in self._rivers:
+            return Rejected(Reason.UNKNOWN_AREA, f"river {reading.river!r} is not in the roster")
+        age = now_ms - reading.ts
+        if age > self.limits.max_age_ms or -age > self.limits.max_future_ms:
+            return Rejected(
+                Reason.STALE_OR_FUTURE,
+                f"device timestamp {reading.ts} is {age / 1000:+.0f} s from the ingester's clock; "
+                f"accepted: {self.limits.max_age_ms // 1000} s back to "
+                f"{self.limits.max_future_ms // 1000} s ahead",
+            )
+        return Accepted(reading_line(reading, where.township, where.village))
+
+    def _status(
+        self, where: DeviceTopic, payload: bytes | bytearray, now_ms: int
+    ) -> Accepted | Rejected:
+        try:
+            status = STATUS_ADAPTER.validate_json(payload)
+        except ValidationError as exc:
+            return _classify(exc)
+        # No time window here: a retained birth is as old as the connection it announces, and
+        # it is replayed to every new subscription; rewriting it is idempotent.
+        line = status_line(
+            status,
+            device_id=where.device_id,
+            kind=where.kind,
+            township=where.township,
+            village=where.village,
+            ts=now_ms,
+        )
+        return Accepted(line)

@@ -1,0 +1,51 @@
+"""Prometheus metrics of one ingester, in a registry of its own (tests run several)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class IngestMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.received = Counter("tianqu_ingest_received", "MQTT messages received", registry=r)
+        self.acknowledged = Counter(
+            "tianqu_ingest_acknowledged", "messages acknowledged to the broker", registry=r
+        )
+        self.written = Counter(
+            "tianqu_ingest_points_written", "points accepted by InfluxDB", registry=r
+        )
+        self.rejected = Counter(
+            "tianqu_ingest_rejected", "messages refused, by reason", ["reason"], registry=r
+        )
+        self.dead_lettered = Counter(
+            "tianqu_ingest_dead_lettered", "messages stored in the dead-letter store", registry=r
+        )
+        self.write_errors = Counter(
+            "tianqu_ingest_write_errors", "failed InfluxDB writes, by class", ["error"], registry=r
+        )
+        self.reconnects = Counter(
+            "tianqu_ingest_mqtt_reconnects", "MQTT connections after the first", registry=r
+        )
+        self.unacked = Gauge(
+            "tianqu_ingest_unacked", "messages received and not yet acknowledged", registry=r
+        )
+        self.mqtt_connected = Gauge(
+            "tianqu_ingest_mqtt_connected", "1 while connected to the broker", registry=r
+        )
+        self.influx_up = Gauge(
+            "tianqu_ingest_influx_up", "1 while the last InfluxDB write succeeded", registry=r
+        )
+        self.batch_size = Histogram(
+            "tianqu_ingest_batch_size",
+            "messages per flushed batch",
+            buckets=(1, 10, 50, 100, 500, 1000, 2000, 5000, 10000, 20000),
+            registry=r,
+        )
+        self.write_latency = Histogram(
+            "tianqu_ingest_write_seconds",
+            "InfluxDB write request latency",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
+        )
