@@ -38,7 +38,7 @@ class _Wire(BaseModel):
 class Reading(_Wire):
     """What every telemetry message carries besides its quantities."""
 
-    device_id: DeviceId
+    device_id: DeviceId = Field(description="must equal the topic's device id")
     ts: EpochMillis = Field(description="device clock, ms since the Unix epoch (UTC)")
     seq: Sequence = Field(description="per-device counter, +1 per message, wraps at 2^32")
 
@@ -46,46 +46,46 @@ class Reading(_Wire):
 class StreetlightReading(Reading):
     kind: Literal["streetlight"] = "streetlight"
     road: AreaId = Field(description="the road (feeder) the lamp stands on")
-    voltage_v: float = Field(ge=0, le=300)
-    current_a: float = Field(ge=0, le=10)
-    power_w: float = Field(ge=0, le=2000)
-    power_factor: float = Field(ge=0, le=1)
+    voltage_v: float = Field(ge=0, le=300, description="supply voltage, V (220 V ± 10 %)")
+    current_a: float = Field(ge=0, le=10, description="lamp current, A")
+    power_w: float = Field(ge=0, le=2000, description="active power, W")
+    power_factor: float = Field(ge=0, le=1, description="power factor")
     energy_kwh: float = Field(ge=0, le=10_000_000, description="cumulative meter reading")
-    dimming_pct: Percent
-    lamp_on: bool
-    status: LampStatus
-    ambient_lux: float = Field(ge=0, le=200_000)
+    dimming_pct: Percent = Field(description="dimming level, % of full output")
+    lamp_on: bool = Field(description="lamp switched on")
+    status: LampStatus = Field(description="FIWARE Streetlight status")
+    ambient_lux: float = Field(ge=0, le=200_000, description="ambient light, lux")
 
 
 class ManholeReading(Reading):
     kind: Literal["manhole"] = "manhole"
     report: Report = Field(description="change = an alarm or recovery sent at once")
     tilt_deg: float = Field(ge=0, le=180, description="against the installed angle")
-    cover_open: bool
+    cover_open: bool = Field(description="cover lifted off its frame (magnet)")
     water_level_m: float = Field(ge=0, le=5, description="water under the cover")
-    ch4_lel_pct: float = Field(ge=0, le=100)
-    h2s_ppm: float = Field(ge=0, le=500)
-    battery_pct: Percent
+    ch4_lel_pct: float = Field(ge=0, le=100, description="methane, % of the lower explosive limit")
+    h2s_ppm: float = Field(ge=0, le=500, description="hydrogen sulphide, ppm")
+    battery_pct: Percent = Field(description="battery charge, %")
 
 
 class ParkingReading(Reading):
     kind: Literal["parking"] = "parking"
-    report: Report
-    occupied: bool
-    battery_pct: Percent
+    report: Report = Field(description="change = sent at once on arrival/departure")
+    occupied: bool = Field(description="a vehicle stands on the bay")
+    battery_pct: Percent = Field(description="battery charge, %")
 
 
 class RiverReading(Reading):
     kind: Literal["water"] = "water"
     site: Literal["river"] = "river"
-    river: AreaId
+    river: AreaId = Field(description="river id from the roster")
     level_m: float = Field(ge=0, le=60, description="stage above the station's gauge datum")
-    flow_m3h: float = Field(ge=0, le=5_000_000)
-    ph: float = Field(ge=0, le=14)
-    turbidity_ntu: float = Field(ge=0, le=4000)
-    do_mg_l: float = Field(ge=0, le=20)
-    cod_mg_l: float = Field(ge=0, le=1000)
-    water_temp_c: float = Field(ge=-5, le=40)
+    flow_m3h: float = Field(ge=0, le=5_000_000, description="discharge, m³/h")
+    ph: float = Field(ge=0, le=14, description="pH")
+    turbidity_ntu: float = Field(ge=0, le=4000, description="turbidity, NTU")
+    do_mg_l: float = Field(ge=0, le=20, description="dissolved oxygen, mg/L")
+    cod_mg_l: float = Field(ge=0, le=1000, description="chemical oxygen demand, mg/L")
+    water_temp_c: float = Field(ge=-5, le=40, description="water temperature, °C")
 
 
 class DrainReading(Reading):
@@ -105,7 +105,7 @@ class DeviceStatus(_Wire):
     therefore optional and the ingester stamps a status without one at reception.
     """
 
-    online: bool
+    online: bool = Field(description="true in the birth, false in the last will")
     ts: EpochMillis | None = None
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)

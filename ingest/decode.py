@@ -114,10 +114,11 @@ class Decoder:
             return Rejected(Reason.UNKNOWN_AREA, f"river {reading.river!r} is not in the roster")
         age = now_ms - reading.ts
         if age > self.limits.max_age_ms or -age > self.limits.max_future_ms:
+            relation = f"{age / 1000:.0f} s behind" if age > 0 else f"{-age / 1000:.0f} s ahead of"
             return Rejected(
                 Reason.STALE_OR_FUTURE,
-                f"device timestamp {reading.ts} is {age / 1000:+.0f} s from the ingester's clock; "
-                f"accepted: {self.limits.max_age_ms // 1000} s back to "
+                f"device timestamp {reading.ts} is {relation} the ingester's clock; accepted: up "
+                f"to {self.limits.max_age_ms // 1000} s behind and "
                 f"{self.limits.max_future_ms // 1000} s ahead",
             )
         return Accepted(reading_line(reading, where.township, where.village))

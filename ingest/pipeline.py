@@ -63,8 +63,6 @@ class Pipeline:
         self._batch = Batch()
         self._has_data = asyncio.Event()
         self._full = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
 
     def offer(
         self, generation: int, mid: int, qos: int, topic: str, payload: bytes | bytearray
@@ -122,15 +120,12 @@ class Pipeline:
         self._full.clear()
         if not batch.deliveries and not len(batch):
             return
-        self._idle.clear()
         try:
             await self._store(batch)
         except SinkStopped as exc:
             # Not stored, so not acknowledged: the broker redelivers it to the next session.
             log.warning("stopping with %d messages not stored (%s)", len(batch), exc)
             return
-        finally:
-            self._idle.set()
         ack(batch.deliveries)
         self._metrics.acknowledged.inc(len(batch.deliveries))
         self._metrics.batch_size.observe(len(batch))

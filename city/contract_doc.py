@@ -1,0 +1,271 @@
+"""Render ``docs/device-contract.md`` from the contract models themselves.
+
+``python -m city.contract_doc > docs/device-contract.md``; a test fails when the committed file
+differs, so the document cannot drift from what the ingester enforces.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from city.kinds import Kind
+from city.rejections import Reason
+from city.schema import STATUS_MEASUREMENT, field_names, tag_names
+from city.telemetry import (
+    AnyReading,
+    DeviceStatus,
+    DrainReading,
+    ManholeReading,
+    ParkingReading,
+    Reading,
+    RiverReading,
+    StreetlightReading,
+)
+from city.topics import ROOT, device_topic
+
+TS = 1_795_000_000_000  # 2026-11-18T08:26:40Z, any fixed instant will do
+
+EXAMPLES: list[tuple[Kind, str, str, AnyReading]] = [
+    (
+        Kind.STREETLIGHT,
+        "yuanqiao",
+        "dongzhan",
+        StreetlightReading(
+            device_id="sl-dongzhan-00012",
+            ts=TS,
+            seq=4711,
+            road="dezhou-dadao",
+            voltage_v=221.4,
+            current_a=0.51,
+            power_w=109.8,
+            power_factor=0.97,
+            energy_kwh=1532.27,
+            dimming_pct=100,
+            lamp_on=True,
+            status="ok",
+            ambient_lux=3.2,
+        ),
+    ),
+    (
+        Kind.MANHOLE,
+        "changhe",
+        "hubin",
+        ManholeReading(
+            device_id="mh-hubin-00007",
+            ts=TS,
+            seq=389,
+            report="change",
+            tilt_deg=27.5,
+            cover_open=True,
+            water_level_m=0.42,
+            ch4_lel_pct=1.2,
+            h2s_ppm=0.4,
+            battery_pct=86,
+        ),
+    ),
+    (
+        Kind.PARKING,
+        "yuanqiao",
+        "dongzhan",
+        ParkingReading(
+            device_id="pk-dongzhan-00140",
+            ts=TS,
+            seq=12873,
+            report="change",
+            occupied=True,
+            battery_pct=71,
+        ),
+    ),
+    (
+        Kind.WATER,
+        "taitousi",
+        "majiahe-cun",
+        RiverReading(
+            device_id="wt-majiahe-majiadao",
+            ts=TS,
+            seq=20411,
+            river="majiahe",
+            level_m=4.36,
+            flow_m3h=126400.0,
+            ph=7.8,
+            turbidity_ntu=18.5,
+            do_mg_l=6.1,
+            cod_mg_l=15.2,
+            water_temp_c=9.4,
+        ),
+    ),
+    (
+        Kind.WATER,
+        "changhe",
+        "tianqu",
+        DrainReading(
+            device_id="wt-tianqu-underpass",
+            ts=TS,
+            seq=830,
+            depth_m=0.12,
+        ),
+    ),
+]
+
+REASONS = {
+    Reason.BAD_TOPIC: "the topic is not of the scheme above",
+    Reason.UNKNOWN_KIND: "the topic names a kind the platform does not know",
+    Reason.UNKNOWN_AREA: "township, village (topic), road or river (payload) not in the roster",
+    Reason.OVERSIZED: "payload above the ingester's limit (16 KiB by default)",
+    Reason.BAD_JSON: "not a UTF-8 JSON object",
+    Reason.INVALID_FIELD: "a field missing, unknown, or of the wrong JSON type",
+    Reason.OUT_OF_RANGE: "a quantity outside its bounds below",
+    Reason.TOPIC_MISMATCH: "payload `device_id` or `kind` differs from the topic's",
+    Reason.STALE_OR_FUTURE: "`ts` more than 7 days behind or 5 minutes ahead of the platform clock",
+    Reason.REJECTED_BY_DATABASE: "InfluxDB refused the point (for example a field type conflict)",
+}
+
+
+def _type(prop: dict[str, Any]) -> str:
+    if "const" in prop:
+        return f'`"{prop["const"]}"`'
+    if "enum" in prop:
+        return " \\| ".join(f'`"{v}"`' for v in prop["enum"])
+    if "anyOf" in prop:
+        return " or ".join(_type(p) for p in prop["anyOf"])
+    return {
+        "number": "number",
+        "integer": "integer",
+        "boolean": "true/false",
+        "string": "string",
+        "null": "null",
+    }.get(prop.get("type", ""), "?")
+
+
+def _bounds(prop: dict[str, Any]) -> str:
+    low = prop.get("minimum", prop.get("exclusiveMinimum"))
+    high = prop.get("maximum", prop.get("exclusiveMaximum"))
+    if low is None and high is None:
+        return prop.get("pattern", "") and f"`{prop['pattern']}`"
+    return f"{low if low is not None else ''} … {high if high is not None else ''}"
+
+
+def _fields_table(model: type[DeviceStatus] | type[Reading]) -> list[str]:
+    schema = model.model_json_schema()
+    required = set(schema.get("required", []))
+    rows = ["| field | type | bounds | required | meaning |", "|---|---|---|---|---|"]
+    for name, prop in schema["properties"].items():
+        rows.append(
+            f"| `{name}` | {_type(prop)} | {_bounds(prop)} | "
+            f"{'yes' if name in required or 'const' in prop else 'no'} | "
+            f"{prop.get('description', '')} |"
+        )
+    return rows
+
+
+def _codes(names: list[str]) -> str:
+    return ", ".join(f"`{name}`" for name in names)
+
+
+def render() -> str:
+    out: list[str] = [
+        "# Device contract",
+        "",
+        "<!-- Generated by `python -m city.contract_doc`; edit city/telemetry.py instead. -->",
+        "",
+        "How a device talks to the Tianqu city cockpit over MQTT. The pydantic models in",
+        "`city/telemetry.py` are the contract: the ingester validates with them, the simulators",
+        "build their payloads with them, and this page is rendered from them.",
+        "",
+        "## Topics",
+        "",
+        f"`{ROOT}/{{township}}/{{village}}/{{kind}}/{{device_id}}/telemetry` — readings, QoS 1.",
+        "",
+        f"`{ROOT}/{{township}}/{{village}}/{{kind}}/{{device_id}}/status` — online/offline, QoS 1,",
+        "retained: a birth message on connect and the same topic as the MQTT last will.",
+        "",
+        "- `township`, `village`: ids from the city roster (`city/data/tianqu.yaml`), e.g.",
+        "  `yuanqiao/dongzhan` for 袁桥镇 东站社区.",
+        f"- `kind`: {', '.join(f'`{k.value}` ({k.display_name})' for k in Kind)}.",
+        "- `device_id`: `^[a-z0-9][a-z0-9_-]{2,63}$`, the device's MQTT username too; the broker",
+        "  lets a device publish only under its own id and area.",
+        "",
+        "## Every reading",
+        "",
+        "A JSON object (UTF-8, at most 16 KiB). Unknown fields are refused, numbers are never",
+        "coerced from strings, NaN and infinities are refused. Common fields:",
+        "",
+        "- `device_id` — must equal the topic's; `kind` — must equal the topic's;",
+        "- `ts` — the device's clock in **milliseconds** since the Unix epoch (UTC). It becomes",
+        "  the point's time in InfluxDB, so a message delivered twice overwrites itself;",
+        "- `seq` — a per-device counter, +1 per message, wrapping at 2³²; gaps reveal loss.",
+        "",
+        "Event-driven kinds (manhole covers, parking bays) send at once on a change",
+        '(`"report": "change"`) and otherwise a heartbeat (`"report": "heartbeat"`).',
+        "",
+    ]
+    documented: set[type[Any]] = set()
+    for kind, township, village, example in EXAMPLES:
+        model = type(example)
+        title = kind.display_name if model is not DrainReading else "积水监测 (road drain)"
+        if model is RiverReading:
+            title = "水情水质 (river station)"
+        out += [
+            f"## `{kind.value}` — {title}",
+            "",
+            f"Heartbeat at the latest every {kind.heartbeat_s // 60} min.",
+            "",
+        ]
+        if model not in documented:
+            out += _fields_table(model)
+            documented.add(model)
+        out += [
+            "",
+            "Example, on "
+            f"`{device_topic(township, village, kind, example.device_id, 'telemetry')}`:",
+            "",
+            "```json",
+            example.model_dump_json(indent=2),
+            "```",
+            "",
+            f"InfluxDB: measurement `{kind.value}`, tags {_codes(tag_names(model))}, "
+            f"fields {_codes(field_names(model))}.",
+            "",
+        ]
+    birth = DeviceStatus(online=True, ts=TS, lat=37.444, lon=116.417, firmware="2.3.1")
+    out += [
+        "## Status (birth and last will)",
+        "",
+        *_fields_table(DeviceStatus),
+        "",
+        "Birth, published retained right after connecting:",
+        "",
+        "```json",
+        birth.model_dump_json(indent=2, exclude_none=True),
+        "```",
+        "",
+        "Last will, set at connect (retained, QoS 1), published by the broker when the device is",
+        "lost; it has no `ts` because it is written before the loss it reports, so the platform",
+        "stamps it on reception:",
+        "",
+        "```json",
+        DeviceStatus(online=False).model_dump_json(
+            indent=2, exclude_none=True, exclude_defaults=True
+        )
+        or "{}",
+        "```",
+        "",
+        f"InfluxDB: measurement `{STATUS_MEASUREMENT}`, tags `device`, `kind`, `township`,",
+        "`village`; fields `online` (1/0), `lat`, `lon`, `firmware`.",
+        "",
+        "## What the platform refuses",
+        "",
+        "A refused message is acknowledged (so it is not redelivered forever) and kept in the",
+        "dead-letter store with its topic, the first 4 KiB of its payload, the reason and a",
+        "detail naming the field and value at fault.",
+        "",
+        "| reason | when |",
+        "|---|---|",
+        *(f"| `{reason.value}` | {text} |" for reason, text in REASONS.items()),
+        "",
+    ]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(render(), end="")

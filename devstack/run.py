@@ -1,0 +1,273 @@
+"""``scripts/run``: the whole platform on this machine, on embedded defaults.
+
+Starts mosquitto and influxd with the project's configuration under ``.state/``, then the
+ingester, the API and a simulated district; prints what runs where and a query that shows the
+data; Ctrl-C stops everything in order. Data stays in ``.state/`` across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from devstack.ports import port_open
+from devstack.processes import (
+    Broker,
+    InfluxServer,
+    ManagedProcess,
+    ProcessError,
+    make_broker,
+    make_influxd,
+)
+from influxv1 import InfluxClient, InfluxError, InfluxTarget
+
+REPO = Path(__file__).resolve().parent.parent
+DATABASE = "tianqu"
+KINDS = ("streetlight", "manhole", "parking", "water")
+OVERVIEW_QUERY = (
+    'SELECT count("seq") FROM "streetlight","manhole","parking","water" '
+    'WHERE time > now() - 5m GROUP BY "township"'
+)
+STATUS_EVERY_S = 15.0
+
+
+@dataclass(frozen=True)
+class Options:
+    state_dir: Path
+    mqtt_port: int
+    influx_port: int
+    influx_rpc_port: int
+    api_port: int
+    ingest_health_port: int
+    sim_control_port: int
+    devices: int
+    seed: int
+    fresh: bool
+    simulate: bool
+
+
+def parse_args(argv: Sequence[str] | None) -> Options:
+    p = argparse.ArgumentParser(prog="scripts/run", description=__doc__.splitlines()[0])
+    p.add_argument("--state-dir", type=Path, default=REPO / ".state")
+    p.add_argument("--mqtt-port", type=int, default=18830)
+    p.add_argument("--influx-port", type=int, default=18086)
+    p.add_argument("--influx-rpc-port", type=int, default=18088)
+    p.add_argument("--api-port", type=int, default=18000)
+    p.add_argument("--ingest-health-port", type=int, default=19108)
+    p.add_argument("--sim-control-port", type=int, default=18081)
+    p.add_argument("--devices", type=int, default=2000, help="simulated devices (default 2000)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--fresh", action="store_true", help="delete the state directory first")
+    p.add_argument("--no-simulator", dest="simulate", action="store_false")
+    a = p.parse_args(argv)
+    return Options(
+        state_dir=a.state_dir.resolve(),
+        mqtt_port=a.mqtt_port,
+        influx_port=a.influx_port,
+        influx_rpc_port=a.influx_rpc_port,
+        api_port=a.api_port,
+        ingest_health_port=a.ingest_health_port,
+        sim_control_port=a.sim_control_port,
+        devices=a.devices,
+        seed=a.seed,
+        fresh=a.fresh,
+        simulate=a.simulate,
+    )
+
+
+class Platform:
+    def __init__(self, o: Options) -> None:
+        self.o = o
+        logs = o.state_dir / "logs"
+        self.broker: Broker = make_broker(o.state_dir, o.mqtt_port)
+        self.influx: InfluxServer = make_influxd(o.state_dir, o.influx_port, o.influx_rpc_port)
+        py = sys.executable
+        self.ingester = ManagedProcess(
+            "ingester",
+            [py, "-m", "ingest"],
+            logs / "ingest.log",
+            env={
+                "TIANQU_INGEST_MQTT_PORT": str(o.mqtt_port),
+                "TIANQU_INGEST_INFLUX_URL": self.influx.url,
+                "TIANQU_INGEST_INFLUX_DATABASE": DATABASE,
+                "TIANQU_INGEST_STATE_DIR": str(o.state_dir / "ingest"),
+                "TIANQU_INGEST_HEALTH_PORT": str(o.ingest_health_port),
+            },
+            cwd=REPO,
+        )
+        self.api = ManagedProcess(
+            "api",
+            [
+                py,
+                "-m",
+                "uvicorn",
+                "api.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(o.api_port),
+                "--log-level",
+                "warning",
+            ],
+            logs / "api.log",
+            cwd=REPO,
+        )
+        self.simulator = ManagedProcess(
+            "simulator",
+            [
+                py,
+                "-m",
+                "simulators",
+                "run",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(o.mqtt_port),
+                "--devices",
+                str(o.devices),
+                "--seed",
+                str(o.seed),
+                "--control-port",
+                str(o.sim_control_port),
+            ],
+            logs / "simulator.log",
+            cwd=REPO,
+        )
+        self.services = [self.ingester, self.api] + ([self.simulator] if o.simulate else [])
+
+    def check_ports(self) -> None:
+        o = self.o
+        wanted = {
+            "MQTT": o.mqtt_port,
+            "InfluxDB": o.influx_port,
+            "InfluxDB RPC": o.influx_rpc_port,
+            "API": o.api_port,
+            "ingester health": o.ingest_health_port,
+            "simulator control": o.sim_control_port,
+        }
+        busy = [
+            f"{name} port {port}" for name, port in wanted.items() if port_open("127.0.0.1", port)
+        ]
+        if busy:
+            raise ProcessError(
+                f"already in use: {', '.join(busy)}. Is the platform already running? "
+                "Otherwise pick other ports (scripts/run --help)."
+            )
+
+    def start(self) -> None:
+        self.check_ports()
+        self.broker.start()
+        self.influx.start()
+        client = InfluxClient(InfluxTarget(self.influx.url, DATABASE))
+        try:
+            client.create_database()
+        finally:
+            client.close()
+        for service in self.services:
+            service.start()
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            service.stop()
+        self.broker.stop()
+        self.influx.stop()
+
+    def dead(self) -> list[ManagedProcess]:
+        procs = [*self.services, self.broker.process, self.influx.process]
+        return [p for p in procs if not p.alive]
+
+    def banner(self) -> str:
+        o = self.o
+        rel = _relative(o.state_dir)
+        sim = (
+            f"{o.devices} devices over 7 townships, seed {o.seed}; scenarios: "
+            f"python -m simulators inject --port {o.sim_control_port} --help"
+            if o.simulate
+            else "off (--no-simulator)"
+        )
+        return f"""
+Tianqu City Cockpit (天衢新区城市驾驶舱) — running on this machine
+  MQTT broker  mqtt://127.0.0.1:{o.mqtt_port}   mosquitto, persistence on
+  InfluxDB     http://127.0.0.1:{o.influx_port}   database {DATABASE}
+  Ingester     http://127.0.0.1:{o.ingest_health_port}/readyz   metrics at /metrics
+  API          http://127.0.0.1:{o.api_port}/docs
+  Simulator    {sim}
+  State, logs  {rel}/ (logs in {rel}/logs; --fresh starts over)
+
+See the data (readings of the last 5 minutes by kind and township):
+  influx -port {o.influx_port} -database {DATABASE} -execute '{OVERVIEW_QUERY}'
+
+Ctrl-C stops everything.
+"""
+
+    def status_line(self) -> str:
+        client = InfluxClient(InfluxTarget(self.influx.url, DATABASE), timeout=5)
+        try:
+            series = client.query(OVERVIEW_QUERY.replace("5m", "1m"))[0]
+        except InfluxError as exc:
+            return f"InfluxDB query failed: {exc}"
+        finally:
+            client.close()
+        per_kind = dict.fromkeys(KINDS, 0)
+        townships: set[str] = set()
+        for s in series:
+            per_kind[s.name] = per_kind.get(s.name, 0) + int(s.values[0][1])
+            townships.add(s.tags.get("township", ""))
+        kinds = " · ".join(f"{k} {v}" for k, v in per_kind.items())
+        return f"[{time.strftime('%H:%M:%S')}] last minute: {kinds} | townships {len(townships)}/7"
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_args(argv)
+    if options.fresh and options.state_dir.exists():
+        shutil.rmtree(options.state_dir)
+    options.state_dir.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    platform = Platform(options)
+    try:
+        platform.start()
+        print(platform.banner(), flush=True)
+        next_status = time.monotonic() + 10
+        while True:
+            time.sleep(0.5)
+            dead = platform.dead()
+            if dead:
+                for proc in dead:
+                    print(
+                        f"{proc.name} exited ({proc.returncode}):\n{proc.log_tail()}",
+                        file=sys.stderr,
+                    )
+                return 1
+            if time.monotonic() >= next_status:
+                print(platform.status_line(), flush=True)
+                next_status = time.monotonic() + STATUS_EVERY_S
+    except KeyboardInterrupt:
+        print("\nstopping…", flush=True)
+        return 0
+    except ProcessError as exc:
+        print(f"scripts/run: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        platform.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
