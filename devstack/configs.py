@@ -32,12 +32,17 @@ class BrokerConfig:
     acl_file: Path | None = None
     autosave_interval_s: int = 10
     log_file: Path | None = None
+    # Started as root, mosquitto drops to the "mosquitto" user, which cannot write a data dir
+    # that root created (no log, no persistence file, sessions lost on restart). Locally it runs
+    # as whoever started it; deploy configs keep the unprivileged user.
+    run_as_user: str | None = None
 
 
 def render_mosquitto(cfg: BrokerConfig) -> str:
     lines = [
         "# Rendered by devstack.configs — edit the generator, not this file.",
         "per_listener_settings false",
+        *([f"user {cfg.run_as_user}"] if cfg.run_as_user else []),
         f"listener {cfg.port} {cfg.bind}",
         f"allow_anonymous {'true' if cfg.allow_anonymous else 'false'}",
         "persistence true",

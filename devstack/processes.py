@@ -7,6 +7,7 @@ can drain, then the broker and the database.
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import signal
@@ -180,6 +181,7 @@ def make_broker(
         acl_file=acl_file,
         autosave_interval_s=autosave_interval_s,
         log_file=data_dir / "mosquitto.log",
+        run_as_user=getpass.getuser(),
     )
     conf_path = data_dir / "mosquitto.conf"
     conf_path.write_text(render_mosquitto(config))
