@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from typing import Any
 
 import uvicorn
@@ -20,6 +21,10 @@ from ingest.pipeline import Pipeline
 from ingest.settings import IngestSettings
 from ingest.sink import InfluxSink
 from ingest.source import MqttOptions, MqttSource
+from ingest.spool import Spool
+from ingest.spool.memory import MemorySpool
+from ingest.spool.sqlite import SqliteSpool
+from ingest.writer import SpoolWriter
 
 log = logging.getLogger("ingest")
 
@@ -30,6 +35,14 @@ class _QuietServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Any:
         yield
+
+
+async def _within(task: asyncio.Task[None], deadline: float, what: str) -> None:
+    remaining = max(0.0, deadline - asyncio.get_running_loop().time())
+    try:
+        await asyncio.wait_for(task, timeout=remaining)
+    except TimeoutError:
+        log.warning("drain time over while %s; the rest is kept for the next start", what)
 
 
 def _secret(value: Any) -> str | None:
@@ -63,6 +76,15 @@ class Ingester:
             create_database=s.influx_create_database,
             stopping=self.stopping,
         )
+        capacity = s.spool_capacity_mb * 1024 * 1024
+        self.spool: Spool = (
+            SqliteSpool(s.state_dir / "spool.db", capacity_bytes=capacity)
+            if s.spool == "sqlite"
+            else MemorySpool(capacity_bytes=capacity)
+        )
+        self.writer = SpoolWriter(
+            self.spool, self.sink, self.dead_letters, self.metrics, max_lines=s.write_max_lines
+        )
         decoder = Decoder(
             load_city(s.city_file),
             Limits(
@@ -73,9 +95,10 @@ class Ingester:
         )
         self.pipeline = Pipeline(
             decoder,
-            self.sink,
+            self.spool,
             self.dead_letters,
             self.metrics,
+            on_stored=self.writer.notify,
             max_messages=s.batch_max_messages,
             max_age_s=s.batch_max_age_ms / 1000,
         )
@@ -102,11 +125,20 @@ class Ingester:
             problems.append("not connected to the MQTT broker")
         if self.sink.problem:
             problems.append(f"InfluxDB: {self.sink.problem}")
+        if self.pipeline.spool_full:
+            problems.append("spool full: not acknowledging, the broker holds the backlog")
+        oldest = self.spool.oldest_ms()
         return {
             "ready": not problems,
+            "status": "ok" if not problems else "degraded",
             "problems": problems,
             "mqtt_connected": self.source.connected,
-            "pending_in_batch": self.pipeline.pending,
+            "unacknowledged": self.pipeline.pending,
+            "spool_depth": self.spool.depth(),
+            "spool_bytes": self.spool.size_bytes(),
+            "spool_oldest_age_s": None
+            if oldest is None
+            else (time.time_ns() // 10**6 - oldest) / 1000,
         }
 
     async def run(self) -> None:
@@ -129,26 +161,38 @@ class Ingester:
         pipeline_task = asyncio.create_task(
             self.pipeline.run(self.source.ack, self.stopping), name="pipeline"
         )
-        log.info("ingesting %s → %s db=%s", s.subscription, s.influx_url, s.influx_database)
+        writer_task = asyncio.create_task(self.writer.run(self.stopping), name="writer")
+        log.info(
+            "ingesting %s → %s db=%s (spool: %s, %d points waiting)",
+            s.subscription,
+            s.influx_url,
+            s.influx_database,
+            s.spool,
+            self.spool.depth(),
+        )
         await self.stopping.wait()
-        # Stop reading, store what was read (bounded by drain_timeout), acknowledge, disconnect.
+        # Stop reading; spool and acknowledge what was read; disconnect; then give the writer
+        # what is left of the drain time. Whatever is still spooled is written on the next start.
+        deadline = asyncio.get_running_loop().time() + s.drain_timeout_s
         self.source.pause()
-        try:
-            await asyncio.wait_for(pipeline_task, timeout=s.drain_timeout_s)
-        except TimeoutError:
-            log.warning(
-                "drain did not finish within %.1f s; the rest is redelivered later",
-                s.drain_timeout_s,
-            )
+        await _within(pipeline_task, deadline, "spooling the last batch")
         await self.source.close()
         source_stop.set()
         await mqtt_task
+        await _within(writer_task, deadline, "writing the spool to InfluxDB")
         if server is not None:
             server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.influx.aclose()
+        self.spool.close()
         self.dead_letters.close()
-        log.info("stopped")
+        log.info(
+            "stopped: received %d, acknowledged %d, unacknowledged %d, %d points left in the spool",
+            self.source.received,
+            self.pipeline.acknowledged,
+            self.pipeline.pending,
+            self.spool.depth(),
+        )
 
     def request_stop(self) -> None:
         self.stopping.set()

@@ -37,6 +37,19 @@ class IngestMetrics:
         self.influx_up = Gauge(
             "tianqu_ingest_influx_up", "1 while the last InfluxDB write succeeded", registry=r
         )
+        self.spool_depth = Gauge(
+            "tianqu_ingest_spool_depth", "points in the spool, not yet in InfluxDB", registry=r
+        )
+        self.spool_bytes = Gauge("tianqu_ingest_spool_bytes", "bytes in the spool", registry=r)
+        self.spool_oldest_age = Gauge(
+            "tianqu_ingest_spool_oldest_age_seconds", "age of the oldest spooled batch", registry=r
+        )
+        self.spool_full = Counter(
+            "tianqu_ingest_spool_full", "times the spool filled up (backpressure)", registry=r
+        )
+        self.spool_full_now = Gauge(
+            "tianqu_ingest_spool_full_now", "1 while the spool is full (ALERT)", registry=r
+        )
         self.batch_size = Histogram(
             "tianqu_ingest_batch_size",
             "messages per flushed batch",

@@ -1,10 +1,12 @@
 """Batching and the acknowledgement rule: a message is acknowledged only once it is stored.
 
-Messages enter in arrival order and leave in batches, bounded by size and by age. A batch is
-stored — its points in InfluxDB, its refused messages in the dead-letter store — before any of
-its messages is acknowledged, and batches are stored one after another, so acknowledgements go
-back to the broker in arrival order. While a batch is being stored the next one fills; how much
-can wait unacknowledged is bounded by the MQTT receive maximum the source announces.
+Messages enter in arrival order and leave in batches bounded by size and by age. A batch is
+stored — its points appended to the durable spool, its refused messages committed to the
+dead-letter store — before any of its messages is acknowledged, and batches are stored one after
+another, so acknowledgements go back to the broker in arrival order. While a batch is being
+stored the next one fills; how much can wait unacknowledged is bounded by the MQTT receive
+maximum the source announces. When the spool is full the batch waits, unacknowledged: the
+broker stops pushing and keeps the rest in the ingester's session (backpressure).
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from city.rejections import Reason
+from ingest.aio import sleep_unless
 from ingest.deadletter import DeadLetter, DeadLetterStore
 from ingest.decode import Accepted, Decoder
 from ingest.metrics import IngestMetrics
-from ingest.sink import InfluxSink, SinkStopped
+from ingest.spool import Spool, SpoolFull
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 # delivered it; see MqttSource.ack.
 Delivery = tuple[int, int]
 AckFn = Callable[[list[Delivery]], None]
+SPOOL_FULL_RETRY_S = 0.5
 
 
 @dataclass
@@ -45,32 +48,37 @@ class Pipeline:
     def __init__(
         self,
         decoder: Decoder,
-        sink: InfluxSink,
+        spool: Spool,
         dead_letters: DeadLetterStore,
         metrics: IngestMetrics,
         *,
+        on_stored: Callable[[], None] = lambda: None,
         max_messages: int = 5000,
         max_age_s: float = 0.2,
         clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self._decoder = decoder
-        self._sink = sink
+        self._spool = spool
         self._dead_letters = dead_letters
         self._metrics = metrics
+        self._on_stored = on_stored
         self._max_messages = max_messages
         self._max_age_s = max_age_s
         self._clock_ms = clock_ms
         self._batch = Batch()
         self._has_data = asyncio.Event()
         self._full = asyncio.Event()
+        self.spool_full = False
+        self.acknowledged = 0
 
     def offer(
         self, generation: int, mid: int, qos: int, topic: str, payload: bytes | bytearray
     ) -> None:
         """Called for every MQTT message, in arrival order, on the event loop's thread."""
         batch = self._batch
-        if not batch.deliveries and not len(batch):
+        if not batch.deliveries and not batch.lines and not batch.letters:
             batch.opened = time.monotonic()
+            self._has_data.set()
         if qos > 0:
             batch.deliveries.append((generation, mid))
         now = self._clock_ms()
@@ -81,21 +89,20 @@ class Pipeline:
         else:
             batch.letters.append(DeadLetter(now, topic, payload, outcome.reason, outcome.detail))
             self._metrics.rejected.labels(outcome.reason.value).inc()
-        self._has_data.set()
-        if len(batch) >= self._max_messages:
+        if len(batch.deliveries) >= self._max_messages:
             self._full.set()
 
     @property
     def pending(self) -> int:
-        return len(self._batch)
+        return len(self._batch.deliveries)
 
     async def run(self, ack: AckFn, stopping: asyncio.Event) -> None:
         """Store and acknowledge batches until ``stopping``; then store what is left, once."""
         while not stopping.is_set():
             if not await self._wait_for_batch(stopping):
                 break
-            await self._flush(ack)
-        await self._flush(ack)
+            await self._flush(ack, stopping)
+        await self._flush(ack, stopping)
 
     async def _wait_for_batch(self, stopping: asyncio.Event) -> bool:
         stop = asyncio.ensure_future(stopping.wait())
@@ -114,38 +121,41 @@ class Pipeline:
         finally:
             stop.cancel()
 
-    async def _flush(self, ack: AckFn) -> None:
+    async def _flush(self, ack: AckFn, stopping: asyncio.Event) -> None:
         batch, self._batch = self._batch, Batch()
         self._has_data.clear()
         self._full.clear()
-        if not batch.deliveries and not len(batch):
+        if not batch.deliveries and not batch.lines and not batch.letters:
             return
-        try:
-            await self._store(batch)
-        except SinkStopped as exc:
+        if batch.letters:
+            await asyncio.to_thread(self._dead_letters.add_many, batch.letters)
+            self._metrics.dead_lettered.inc(len(batch.letters))
+        if not await self._append(batch, stopping):
             # Not stored, so not acknowledged: the broker redelivers it to the next session.
-            log.warning("stopping with %d messages not stored (%s)", len(batch), exc)
+            log.warning("stopping with %d messages not spooled", len(batch.lines))
             return
         ack(batch.deliveries)
+        self.acknowledged += len(batch.deliveries)
         self._metrics.acknowledged.inc(len(batch.deliveries))
-        self._metrics.batch_size.observe(len(batch))
+        self._metrics.batch_size.observe(len(batch.deliveries))
 
-    async def _store(self, batch: Batch) -> None:
-        rejected = await self._sink.write(batch.lines)
-        letters = batch.letters
-        if rejected:
-            now = self._clock_ms()
-            letters = letters + [
-                DeadLetter(
-                    now,
-                    batch.line_topics[index],
-                    batch.lines[index].encode(),
-                    Reason.REJECTED_BY_DATABASE,
-                    error,
-                )
-                for index, error in rejected
-            ]
-            self._metrics.rejected.labels(Reason.REJECTED_BY_DATABASE.value).inc(len(rejected))
-        if letters:
-            await asyncio.to_thread(self._dead_letters.add_many, letters)
-            self._metrics.dead_lettered.inc(len(letters))
+    async def _append(self, batch: Batch, stopping: asyncio.Event) -> bool:
+        now = self._clock_ms()
+        while True:
+            try:
+                await asyncio.to_thread(self._spool.append, batch.lines, batch.line_topics, now)
+            except SpoolFull as exc:
+                if not self.spool_full:
+                    log.error("spool full, no longer acknowledging until it drains: %s", exc)  # noqa: TRY400 - expected state, not a crash
+                    self._metrics.spool_full.inc()
+                self.spool_full = True
+                self._metrics.spool_full_now.set(1)
+                if stopping.is_set() or await sleep_unless(stopping, SPOOL_FULL_RETRY_S):
+                    return False
+                continue
+            if self.spool_full:
+                log.warning("spool has room again; acknowledging resumes")
+            self.spool_full = False
+            self._metrics.spool_full_now.set(0)
+            self._on_stored()
+            return True

@@ -48,6 +48,9 @@ class IngestSettings(BaseSettings):
     max_future_s: int = Field(default=300, ge=0, description="device clocks ahead by at most")
 
     state_dir: Path = Path(".state/ingest")
+    spool: Literal["sqlite", "memory"] = "sqlite"
+    spool_capacity_mb: int = Field(default=512, ge=1, le=1_000_000)
+    write_max_lines: int = Field(default=5000, ge=1, le=100_000)
     dead_letter_payload_bytes: int = Field(default=4096, ge=64, le=65_536)
     dead_letter_max_rows: int = Field(default=1_000_000, ge=1000)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
 
 from influxv1 import (
     AsyncInfluxClient,
@@ -29,6 +28,7 @@ from influxv1 import (
     RetryableError,
     WriteRejected,
 )
+from ingest.aio import sleep_unless
 from ingest.backoff import Backoff
 from ingest.metrics import IngestMetrics
 
@@ -56,17 +56,24 @@ class InfluxSink:
         self._backoff = backoff or Backoff()
         self.problem: str | None = None  # why writes fail right now, for /readyz
 
-    async def write(self, lines: Sequence[str]) -> list[tuple[int, str]]:
-        """Store every line; return the (index, InfluxDB's reason) of lines it refused for good."""
+    async def write(self, body: bytes, count: int) -> list[tuple[int, str]]:
+        """Store newline-joined lines; return (index, InfluxDB's reason) of lines refused for good.
+
+        The body goes out as it is; only when InfluxDB refuses part of it is it split into lines.
+        """
         rejected: list[tuple[int, str]] = []
-        if lines:
-            await self._write_range(lines, 0, len(lines), rejected)
+        if count:
+            await self._write_range(body, None, 0, count, rejected)
         return rejected
 
     async def _write_range(
-        self, lines: Sequence[str], lo: int, hi: int, rejected: list[tuple[int, str]]
+        self,
+        body: bytes,
+        lines: list[bytes] | None,
+        lo: int,
+        hi: int,
+        rejected: list[tuple[int, str]],
     ) -> None:
-        body = "\n".join(lines[lo:hi]).encode()
         while True:
             started = time.perf_counter()
             try:
@@ -85,9 +92,11 @@ class InfluxSink:
                 if hi - lo == 1:
                     rejected.append((lo, str(exc)))
                     return
+                if lines is None:
+                    lines = body.split(b"\n")
                 mid = (lo + hi) // 2
-                await self._write_range(lines, lo, mid, rejected)
-                await self._write_range(lines, mid, hi, rejected)
+                await self._write_range(b"\n".join(lines[lo:mid]), lines, lo, mid, rejected)
+                await self._write_range(b"\n".join(lines[mid:hi]), lines, mid, hi, rejected)
                 return
             self._metrics.write_latency.observe(time.perf_counter() - started)
             self._metrics.written.inc(hi - lo)
@@ -120,9 +129,5 @@ class InfluxSink:
         self.problem = message
         if self._stopping.is_set():
             raise SinkStopped(message)
-        delay = self._backoff.next_delay(retry_after)
-        try:
-            await asyncio.wait_for(self._stopping.wait(), timeout=delay)
-        except TimeoutError:
-            return
-        raise SinkStopped(message)
+        if await sleep_unless(self._stopping, self._backoff.next_delay(retry_after)):
+            raise SinkStopped(message)

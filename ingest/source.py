@@ -28,6 +28,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from ingest.aio import first_of, sleep_unless
 from ingest.backoff import Backoff
 from ingest.metrics import IngestMetrics
 
@@ -64,6 +65,7 @@ class MqttSource:
         self._client = self._make_client()
         self.generation = 0
         self.connected = False
+        self.received = 0
         self._paused = False
         self._connections = 0
         self._lost = asyncio.Event()
@@ -173,6 +175,7 @@ class MqttSource:
         self._lost.set()
 
     def _handle_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        self.received += 1
         self._metrics.received.inc()
         try:
             topic = message.topic
@@ -239,13 +242,13 @@ class MqttSource:
                         self.options.port,
                         exc,
                     )
-                    await _sleep_unless(stopping, backoff.next_delay())
+                    await sleep_unless(stopping, backoff.next_delay())
                     continue
-                await _first_of(stopping, self._lost)
+                await first_of(stopping, self._lost)
                 if self._connections > established_before:
                     backoff.reset()  # it was up for a while: the first retry comes quickly
                 if not stopping.is_set():
-                    await _sleep_unless(stopping, backoff.next_delay())
+                    await sleep_unless(stopping, backoff.next_delay())
         finally:
             misc.cancel()
 
@@ -272,19 +275,3 @@ class MqttSource:
             if rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
                 log.debug("loop_misc: %s", rc)
             await asyncio.sleep(MISC_INTERVAL_S)
-
-
-async def _sleep_unless(stopping: asyncio.Event, delay: float) -> None:
-    try:
-        await asyncio.wait_for(stopping.wait(), timeout=delay)
-    except TimeoutError:
-        return
-
-
-async def _first_of(*events: asyncio.Event) -> None:
-    waiters = [asyncio.ensure_future(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

@@ -255,8 +255,10 @@ def test_messages_sent_while_the_ingester_is_down_arrive_after_it_returns(
     wait_until(lambda: _count(ingester, "parking", "pk-away-00001") == 500, what="500 points")
 
 
-def test_nothing_is_acknowledged_before_it_is_stored(ingester: IngesterProcess) -> None:
-    # First run: InfluxDB unreachable. The ingester receives but must not acknowledge.
+def test_what_arrives_while_influxdb_is_unreachable_is_written_when_it_is_back(
+    ingester: IngesterProcess,
+) -> None:
+    # First run: InfluxDB unreachable. The ingester spools (durably) and reports itself degraded.
     good_url = ingester.influx.url
     ingester.extra_env["TIANQU_INGEST_INFLUX_URL"] = "http://127.0.0.1:9"
     ingester.start()
@@ -278,7 +280,7 @@ def test_nothing_is_acknowledged_before_it_is_stored(ingester: IngesterProcess) 
     assert readyz.status_code == 503
     assert any("InfluxDB" in p for p in readyz.json()["problems"])
     ingester.stop()
-    # Second run, same session, InfluxDB reachable: the broker redelivers what was not acked.
+    # Second run, same state directory, InfluxDB reachable: the spool is written out.
     ingester.extra_env["TIANQU_INGEST_INFLUX_URL"] = good_url
     ingester.start()
     wait_until(lambda: _count(ingester, "water", "wt-held-00001") == 300, what="300 points")

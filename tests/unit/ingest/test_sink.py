@@ -40,7 +40,7 @@ def test_retryable_answers_are_retried_until_they_pass() -> None:
         return httpx.Response(answers.pop(0), headers={"Retry-After": "0"})
 
     sink, _ = _sink(handler)
-    assert asyncio.run(sink.write(["a f=1i 1", "b f=1i 1"])) == []
+    assert asyncio.run(sink.write(b"a f=1i 1\nb f=1i 1", 2)) == []
     assert seen == [b"a f=1i 1\nb f=1i 1"] * 4
     assert sink.problem is None
 
@@ -59,7 +59,7 @@ def test_retry_after_is_honoured() -> None:
     answers = [httpx.Response(429, headers={"Retry-After": "2"}), httpx.Response(204)]
     sink, _ = _sink(lambda _: answers.pop(0))
     sink._backoff = backoff
-    asyncio.run(sink.write(["a f=1i 1"]))
+    asyncio.run(sink.write(b"a f=1i 1", 1))
     assert delays and delays[0] >= 2
 
 
@@ -77,7 +77,7 @@ def test_bad_lines_are_isolated_by_bisection_and_the_rest_written() -> None:
         return httpx.Response(204)
 
     sink, _ = _sink(handler)
-    rejected = asyncio.run(sink.write(lines))
+    rejected = asyncio.run(sink.write("\n".join(lines).encode(), len(lines)))
     assert sorted(index for index, _ in rejected) == [3, 17]
     assert all("field type conflict" in reason for _, reason in rejected)
     assert stored == set(lines) - bad
@@ -92,7 +92,8 @@ def test_a_batch_too_large_is_sent_in_halves() -> None:
         return httpx.Response(413 if count > 4 else 204)
 
     sink, _ = _sink(handler)
-    assert asyncio.run(sink.write([f"m f={i}i 1" for i in range(16)])) == []
+    body = "\n".join(f"m f={i}i 1" for i in range(16)).encode()
+    assert asyncio.run(sink.write(body, 16)) == []
     assert sizes[:3] == [16, 8, 4]
     assert sum(size for size in sizes if size <= 4) == 16
 
@@ -109,7 +110,7 @@ def test_a_missing_database_is_created_when_allowed() -> None:
         return httpx.Response(204)
 
     sink, _ = _sink(handler)
-    asyncio.run(sink.write(["m f=1i 1"]))
+    asyncio.run(sink.write(b"m f=1i 1", 1))
     assert len(created) == 1 and b"CREATE+DATABASE" in created[0]
 
 
@@ -119,7 +120,7 @@ def test_a_missing_database_is_reported_and_waited_for_when_creation_is_off() ->
             lambda _: httpx.Response(404, json={"error": "database not found"}),
             create_database=False,
         )
-        task = asyncio.create_task(sink.write(["m f=1i 1"]))
+        task = asyncio.create_task(sink.write(b"m f=1i 1", 1))
         await asyncio.sleep(0.05)
         problem = sink.problem
         stopping.set()
@@ -137,7 +138,7 @@ def test_an_unreachable_influxdb_stops_cleanly_when_asked() -> None:
 
     async def scenario() -> None:
         sink, stopping = _sink(handler)
-        task = asyncio.create_task(sink.write(["m f=1i 1"]))
+        task = asyncio.create_task(sink.write(b"m f=1i 1", 1))
         await asyncio.sleep(0.05)
         assert sink.problem is not None and "unreachable" in sink.problem
         stopping.set()
