@@ -1,0 +1,1 @@
+"""Settings, database, security and the area scope: what every route stands on."""

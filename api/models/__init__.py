@@ -1,0 +1,1 @@
+"""Tables (``tables``) and the request/response models kept apart from them."""

@@ -1,0 +1,1 @@
+"""Readings from InfluxDB: closed sets of names, query builders, and their execution."""
