@@ -36,6 +36,32 @@ class BrokerConfig:
     # that root created (no log, no persistence file, sessions lost on restart). Locally it runs
     # as whoever started it; deploy configs keep the unprivileged user.
     run_as_user: str | None = None
+    # TLS listeners (off unless a port and the files are given): ``tls_port`` takes a username
+    # and password over TLS; ``cert_port`` requires a client certificate whose CN becomes the
+    # username (``use_identity_as_username``), so the same per-user ACL applies to it.
+    tls_port: int | None = None
+    cert_port: int | None = None
+    tls: TlsFiles | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    cafile: Path
+    certfile: Path
+    keyfile: Path
+
+
+def _tls_listener(port: int, cfg: BrokerConfig, tls: TlsFiles, *, client_cert: bool) -> list[str]:
+    lines = [
+        f"listener {port} {cfg.bind}",
+        f"cafile {tls.cafile}",
+        f"certfile {tls.certfile}",
+        f"keyfile {tls.keyfile}",
+        "tls_version tlsv1.2",
+    ]
+    if client_cert:
+        lines += ["require_certificate true", "use_identity_as_username true"]
+    return lines
 
 
 def render_mosquitto(cfg: BrokerConfig) -> str:
@@ -70,6 +96,11 @@ def render_mosquitto(cfg: BrokerConfig) -> str:
         lines.append(f"password_file {cfg.password_file}")
     if cfg.acl_file is not None:
         lines.append(f"acl_file {cfg.acl_file}")
+    if cfg.tls is not None:
+        if cfg.tls_port is not None:
+            lines += _tls_listener(cfg.tls_port, cfg, cfg.tls, client_cert=False)
+        if cfg.cert_port is not None:
+            lines += _tls_listener(cfg.cert_port, cfg, cfg.tls, client_cert=True)
     return "\n".join(lines) + "\n"
 
 

@@ -20,7 +20,13 @@ from typing import IO
 
 import httpx
 
-from devstack.configs import BrokerConfig, InfluxConfig, render_influxd, render_mosquitto
+from devstack.configs import (
+    BrokerConfig,
+    InfluxConfig,
+    TlsFiles,
+    render_influxd,
+    render_mosquitto,
+)
 from devstack.ports import free_port, port_open, wait_for_port
 
 
@@ -133,6 +139,9 @@ class Broker:
 
     config: BrokerConfig
     process: ManagedProcess
+    # Written on start so that another process (the API) can SIGHUP the broker after it
+    # rewrites the password and ACL files; mosquitto writes its own only when daemonised.
+    pid_file: Path | None = None
 
     @property
     def host(self) -> str:
@@ -144,11 +153,15 @@ class Broker:
 
     def start(self, timeout: float = 10.0) -> None:
         self.process.start()
-        if not wait_for_port(self.host, self.port, timeout):
-            self.process.kill()
-            raise ProcessError(
-                f"mosquitto did not listen on {self.port}:\n{self.process.log_tail()}"
-            )
+        ports = [self.port, self.config.tls_port, self.config.cert_port]
+        for port in (p for p in ports if p is not None):
+            if not wait_for_port(self.host, port, timeout):
+                self.process.kill()
+                raise ProcessError(
+                    f"mosquitto did not listen on {port}:\n{self.process.log_tail()}"
+                )
+        if self.pid_file is not None:
+            self.pid_file.write_text(f"{self.process.pid}\n")
 
     def stop(self) -> None:
         self.process.stop()
@@ -170,6 +183,10 @@ def make_broker(
     password_file: Path | None = None,
     acl_file: Path | None = None,
     autosave_interval_s: int = 10,
+    tls: TlsFiles | None = None,
+    tls_port: int | None = None,
+    cert_port: int | None = None,
+    pid_file: Path | None = None,
 ) -> Broker:
     data_dir = state_dir / "mosquitto"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -182,11 +199,15 @@ def make_broker(
         autosave_interval_s=autosave_interval_s,
         log_file=data_dir / "mosquitto.log",
         run_as_user=getpass.getuser(),
+        tls=tls,
+        tls_port=tls_port,
+        cert_port=cert_port,
     )
     conf_path = data_dir / "mosquitto.conf"
     conf_path.write_text(render_mosquitto(config))
     argv = [find_binary("mosquitto", "/usr/sbin"), "-c", str(conf_path)]
-    return Broker(config, ManagedProcess("mosquitto", argv, data_dir / "stdout.log"))
+    process = ManagedProcess("mosquitto", argv, data_dir / "stdout.log")
+    return Broker(config, process, pid_file=pid_file)
 
 
 @dataclass

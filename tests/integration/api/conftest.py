@@ -1,0 +1,169 @@
+"""API fixtures: the app on a temporary SQLite registry, the shared real influxd, real brokers.
+
+``world`` builds the same small district for every test that needs one: three areas (A =
+袁桥镇/东站社区, B = 袁桥镇/大屯 — a sibling village, C = 长河街道/湖滨社区 — another township),
+an administrator at each level, a device per area with points in InfluxDB, and a client that
+logs in as any of them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from api.core.config import Settings
+from api.crud import users
+from api.main import create_app
+from api.models.users import UserCreate
+from api.mqtt.pki import DevPki, ensure_dev_pki
+from city.kinds import Kind
+from city.schema import reading_line, status_line
+from city.telemetry import DeviceStatus
+from devstack.processes import InfluxServer
+from influxv1 import InfluxClient, InfluxTarget
+from tests.support import readings
+
+PASSWORD = "correct horse battery"
+AREAS = {
+    "A": ("yuanqiao", "dongzhan"),
+    "B": ("yuanqiao", "datun"),
+    "C": ("changhe", "hubin"),
+}
+# username → (level, township, village, role)
+PEOPLE: dict[str, tuple[str, str | None, str | None, str]] = {
+    "district": ("district", None, None, "admin"),
+    "township-yuanqiao": ("township", "yuanqiao", None, "admin"),
+    "township-changhe": ("township", "changhe", None, "admin"),
+    "village-a": ("village", "yuanqiao", "dongzhan", "admin"),
+    "village-b": ("village", "yuanqiao", "datun", "admin"),
+    "village-c": ("village", "changhe", "hubin", "admin"),
+    "viewer-a": ("village", "yuanqiao", "dongzhan", "viewer"),
+}
+
+
+@pytest.fixture(scope="session")
+def dev_pki(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
+    return ensure_dev_pki(tmp_path_factory.mktemp("pki"))
+
+
+def make_settings(tmp: Path, influxd: InfluxServer, pki: DevPki, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "secret_key": "test-secret-" + "x" * 40,
+        "state_dir": tmp / "api",
+        "influx_url": influxd.url,
+        "influx_database": f"api_{uuid.uuid4().hex[:10]}",
+        "mqtt_password_file": tmp / "broker" / "passwords",
+        "mqtt_acl_file": tmp / "broker" / "acl",
+        "mqtt_ca_cert": pki.ca_cert,
+        "mqtt_ca_key": pki.ca_key,
+        "rate_limit": "100000/minute",
+        "login_rate_limit": "100000/minute",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@dataclass
+class World:
+    app: FastAPI
+    client: TestClient
+    settings: Settings
+    tokens: dict[str, str] = field(default_factory=dict)
+    devices: dict[str, str] = field(default_factory=dict)  # area → device id
+
+    def headers(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def get(self, who: str, url: str, **kwargs: Any) -> Any:
+        return self.client.get(url, headers=self.headers(who), **kwargs)
+
+    def post(self, who: str, url: str, **kwargs: Any) -> Any:
+        return self.client.post(url, headers=self.headers(who), **kwargs)
+
+    def influx(self) -> InfluxClient:
+        s = self.settings
+        return InfluxClient(InfluxTarget(s.influx_url, s.influx_database))
+
+    def register(self, area: str, device_id: str, kind: Kind = Kind.PARKING) -> dict[str, Any]:
+        township, village = AREAS[area]
+        body: dict[str, Any] = {
+            "device_id": device_id, "kind": kind.value, "township": township, "village": village,
+            "lat": 37.45, "lon": 116.4,
+        }  # fmt: skip
+        if kind is Kind.WATER:
+            body["site"] = "drain"
+        response = self.post("district", "/devices", json=body)
+        assert response.status_code == 201, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+
+def build_world(settings: Settings) -> Iterator[World]:
+    app = create_app(settings)
+    with TestClient(app) as client:
+        world = World(app, client, settings)
+        with app.state.database.session() as session:
+            for name, (level, township, village, role) in PEOPLE.items():
+                users.create(
+                    session,
+                    UserCreate(
+                        username=name,
+                        display_name=name,
+                        password=PASSWORD,
+                        level=level,
+                        township=township,
+                        village=village,
+                        role=role,
+                    ),
+                )
+        for name in PEOPLE:
+            response = client.post("/auth/login", data={"username": name, "password": PASSWORD})
+            assert response.status_code == 200, response.text
+            world.tokens[name] = response.json()["access_token"]
+        influx = world.influx()
+        influx.create_database()
+        lines = []
+        for area, (township, village) in AREAS.items():
+            device_id = f"pk-{village}-00001"
+            world.register(area, device_id)
+            world.devices[area] = device_id
+            # Area A's bay is occupied, the others free: an aggregate that leaked another
+            # area's points would not be 1.0 for A.
+            reading = readings.parking(device_id, seq=1)
+            reading = reading.model_copy(update={"occupied": area == "A"})
+            lines.append(reading_line(reading, township, village))
+            status = DeviceStatus(online=area != "C", ts=reading.ts)
+            lines.append(
+                status_line(
+                    status,
+                    device_id=device_id,
+                    kind=Kind.PARKING,
+                    township=township,
+                    village=village,
+                    ts=reading.ts,
+                )
+            )
+        influx.write("\n".join(lines).encode(), precision="ms")
+        influx.close()
+        yield world
+
+
+@pytest.fixture(scope="module")
+def world(
+    tmp_path_factory: pytest.TempPathFactory, influxd: InfluxServer, dev_pki: DevPki
+) -> Iterator[World]:
+    """One district per test module (read-mostly tests share it)."""
+    yield from build_world(make_settings(tmp_path_factory.mktemp("world"), influxd, dev_pki))
+
+
+@pytest.fixture
+def fresh_world(tmp_path: Path, influxd: InfluxServer, dev_pki: DevPki) -> Iterator[World]:
+    """A district of its own, for tests that change it."""
+    yield from build_world(make_settings(tmp_path, influxd, dev_pki))
