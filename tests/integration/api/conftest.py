@@ -77,6 +77,7 @@ class World:
     settings: Settings
     tokens: dict[str, str] = field(default_factory=dict)
     devices: dict[str, str] = field(default_factory=dict)  # area → device id
+    passwords: dict[str, str] = field(default_factory=dict)  # device id → MQTT password
 
     def headers(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
@@ -102,6 +103,7 @@ class World:
         response = self.post("district", "/devices", json=body)
         assert response.status_code == 201, response.text
         result: dict[str, Any] = response.json()
+        self.passwords[device_id] = result["credentials"]["password"]
         return result
 
 
