@@ -107,7 +107,9 @@ def net(
             with world.app.state.database.session() as session:
                 password = gateways.upsert_service_account(session, "ingest")
                 assert world.app.state.broker_files.sync(session)
-            wait_until(lambda: not refused(HOST, broker.port, "ingest", password), what="ingest")
+            wait_until(
+                lambda p=password: not refused(HOST, broker.port, "ingest", p), what="ingest"
+            )
             yield Net(world, broker, dev_pki, password, tmp)
     finally:
         broker.stop()
@@ -281,7 +283,7 @@ def test_a_township_gateway_publishes_for_its_township_only(net: Net) -> None:
             "name": "袁桥 LoRaWAN",
             "level": "township",
             "township": "yuanqiao",
-        },  # fmt: skip
+        },
     )
     assert created.status_code == 201, created.text
     login = created.json()["login"]
@@ -309,7 +311,7 @@ def test_a_device_list_gateway_publishes_for_its_devices_only(net: Net) -> None:
             "village": "dongzhan",
             "acl": "devices",
             "devices": [a_device],
-        },  # fmt: skip
+        },
     )
     assert created.status_code == 201, created.text
     login = created.json()["login"]
