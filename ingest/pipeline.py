@@ -38,6 +38,7 @@ class Batch:
     lines: list[str] = field(default_factory=list)
     line_topics: list[str] = field(default_factory=list)
     letters: list[DeadLetter] = field(default_factory=list)
+    received: int = 0
     opened: float = 0.0
 
     def __len__(self) -> int:
@@ -76,9 +77,10 @@ class Pipeline:
     ) -> None:
         """Called for every MQTT message, in arrival order, on the event loop's thread."""
         batch = self._batch
-        if not batch.deliveries and not batch.lines and not batch.letters:
+        if not batch.received:
             batch.opened = time.monotonic()
             self._has_data.set()
+        batch.received += 1
         if qos > 0:
             batch.deliveries.append((generation, mid))
         now = self._clock_ms()
@@ -125,7 +127,7 @@ class Pipeline:
         batch, self._batch = self._batch, Batch()
         self._has_data.clear()
         self._full.clear()
-        if not batch.deliveries and not batch.lines and not batch.letters:
+        if not batch.received:
             return
         if batch.letters:
             await asyncio.to_thread(self._dead_letters.add_many, batch.letters)
@@ -136,6 +138,7 @@ class Pipeline:
             return
         ack(batch.deliveries)
         self.acknowledged += len(batch.deliveries)
+        self._metrics.received.inc(batch.received)
         self._metrics.acknowledged.inc(len(batch.deliveries))
         self._metrics.batch_size.observe(len(batch.deliveries))
 

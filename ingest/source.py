@@ -30,6 +30,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest.aio import first_of, sleep_unless
 from ingest.backoff import Backoff
+from ingest.fastclient import IngestClient
 from ingest.metrics import IngestMetrics
 
 log = logging.getLogger(__name__)
@@ -71,13 +72,14 @@ class MqttSource:
         self._lost = asyncio.Event()
         self._subscribed = asyncio.Event()
 
-    def _make_client(self) -> mqtt.Client:
+    def _make_client(self) -> IngestClient:
         o = self.options
-        client = mqtt.Client(
+        client = IngestClient(
             CallbackAPIVersion.VERSION2,
             client_id=o.client_id,
             protocol=mqtt.MQTTv5,
             manual_ack=True,
+            on_delivery=self._handle_delivery,
         )
         if o.username is not None:
             client.username_pw_set(o.username, o.password)
@@ -87,7 +89,6 @@ class MqttSource:
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
         client.on_subscribe = self._handle_subscribe
-        client.on_message = self._handle_message
         client.on_socket_open = self._socket_open
         client.on_socket_close = self._socket_close
         client.on_socket_register_write = self._register_write
@@ -107,8 +108,24 @@ class MqttSource:
 
     def _add_reader(self, sock: Any) -> None:
         assert self._loop is not None
+        self._client.reset_buffer()
         if not self._paused:
-            self._loop.add_reader(sock, self._client.loop_read)
+            self._loop.add_reader(sock, self._read)
+
+    def _read(self) -> None:
+        # One readable event may carry hundreds of packets: parse all that were read (the
+        # socket will not signal again for bytes already in our buffer), and TLS records
+        # already decrypted and waiting in the SSL object.
+        client = self._client
+        while True:
+            rc = client.loop_read()
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or self._paused:
+                return
+            if client.buffered:
+                continue
+            sock = client.socket()
+            if sock is None or not getattr(sock, "pending", lambda: 0)():
+                return
 
     def _socket_close(self, client: mqtt.Client, _userdata: Any, sock: Any) -> None:
         self._on_loop(self._remove, sock)
@@ -174,14 +191,9 @@ class MqttSource:
         self._metrics.mqtt_connected.set(0)
         self._lost.set()
 
-    def _handle_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+    def _handle_delivery(self, mid: int, qos: int, topic: str, payload: bytes | bytearray) -> None:
         self.received += 1
-        self._metrics.received.inc()
-        try:
-            topic = message.topic
-        except UnicodeDecodeError:
-            topic = message._topic.decode("utf-8", "replace")
-        self._on_message(self.generation, message.mid, message.qos, topic, message.payload)
+        self._on_message(self.generation, mid, qos, topic, payload)
 
     # -- public
     def ack(self, deliveries: Iterable[tuple[int, int]]) -> None:
@@ -193,11 +205,8 @@ class MqttSource:
         redelivered copies are acknowledged when they are stored.
         """
         current = self.generation
-        if not self.connected:
-            return
-        for generation, mid in deliveries:
-            if generation == current:
-                self._client.ack(mid, 1)
+        if self.connected:
+            self._client.ack_many(mid for generation, mid in deliveries if generation == current)
 
     def pause(self) -> None:
         """Stop reading new messages; acknowledgements still go out (shutdown drain)."""

@@ -311,3 +311,37 @@ def test_health_and_metrics(ingester: IngesterProcess) -> None:
     assert "tianqu_ingest_received_total 2.0" in metrics
     assert "tianqu_ingest_acknowledged_total 2.0" in metrics
     assert "tianqu_ingest_points_written_total 1.0" in metrics
+
+
+def test_mqtt5_publishes_with_properties_are_ingested(ingester: IngesterProcess) -> None:
+    # The broker forwards a v5 publisher's properties to the (v5) ingester: the fast receive
+    # path must skip them and still find the payload.
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    ingester.start()
+    _wait_ready(ingester)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.connect(ingester.broker.host, ingester.broker.port)
+    client.loop_start()
+    properties = Properties(PacketTypes.PUBLISH)
+    properties.UserProperty = ("gateway", "nb-iot-" + "x" * 300)
+    properties.MessageExpiryInterval = 3600
+    properties.ContentType = "application/json"
+    base = r.now_ms() - 1000
+    infos = [
+        client.publish(
+            r.topic_for(Kind.PARKING, "pk-v5-00001"),
+            r.parking("pk-v5-00001", seq=i, ts=base + i).model_dump_json(),
+            qos=1,
+            properties=properties,
+        )
+        for i in range(50)
+    ]
+    for info in infos:
+        info.wait_for_publish(10)
+    client.disconnect()
+    client.loop_stop()
+    wait_until(lambda: _count(ingester, "parking", "pk-v5-00001") == 50, what="50 v5 points")

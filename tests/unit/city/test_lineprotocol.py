@@ -6,6 +6,8 @@ from hypothesis import strategies as st
 
 from city.lineprotocol import LineProtocolError, encode_line, escape_key, format_field
 from city.schema import reading_line
+from city.telemetry import DEVICE_ID_PATTERN
+from city.topology import SLUG_PATTERN
 from tests.support import readings as r
 
 
@@ -51,3 +53,10 @@ def test_a_reading_becomes_one_point_with_area_tags_and_device_time() -> None:
     assert "voltage_v=221.5" in line and "seq=1i" in line
     assert line.endswith(" 1790000000123")
     assert "\n" not in line
+
+
+@given(
+    st.from_regex(DEVICE_ID_PATTERN, fullmatch=True) | st.from_regex(SLUG_PATTERN, fullmatch=True)
+)
+def test_contract_ids_never_need_escaping_so_the_fast_path_may_skip_it(value: str) -> None:
+    assert escape_key(value) == value
