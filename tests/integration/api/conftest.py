@@ -83,10 +83,12 @@ class World:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
     def get(self, who: str, url: str, **kwargs: Any) -> Any:
-        return self.client.get(url, headers=self.headers(who), **kwargs)
+        headers = {**self.headers(who), **kwargs.pop("headers", {})}
+        return self.client.get(url, headers=headers, **kwargs)
 
     def post(self, who: str, url: str, **kwargs: Any) -> Any:
-        return self.client.post(url, headers=self.headers(who), **kwargs)
+        headers = {**self.headers(who), **kwargs.pop("headers", {})}
+        return self.client.post(url, headers=headers, **kwargs)
 
     def influx(self) -> InfluxClient:
         s = self.settings
