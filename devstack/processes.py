@@ -164,6 +164,8 @@ class Broker:
             self.pid_file.write_text(f"{self.process.pid}\n")
 
     def stop(self) -> None:
+        if self.pid_file is not None:
+            self.pid_file.unlink(missing_ok=True)
         self.process.stop()
 
     def restart(self) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from devstack.access import DEMO_LOGINS, AccessFiles, provision
 from devstack.ports import port_open
 from devstack.processes import (
     Broker,
@@ -42,6 +43,8 @@ STATUS_EVERY_S = 15.0
 class Options:
     state_dir: Path
     mqtt_port: int
+    mqtt_tls_port: int
+    mqtt_cert_port: int
     influx_port: int
     influx_rpc_port: int
     api_port: int
@@ -57,6 +60,8 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     p = argparse.ArgumentParser(prog="scripts/run", description=__doc__.splitlines()[0])
     p.add_argument("--state-dir", type=Path, default=REPO / ".state")
     p.add_argument("--mqtt-port", type=int, default=18830)
+    p.add_argument("--mqtt-tls-port", type=int, default=18883, help="MQTT over TLS, password")
+    p.add_argument("--mqtt-cert-port", type=int, default=18884, help="MQTT, client certificate")
     p.add_argument("--influx-port", type=int, default=18086)
     p.add_argument("--influx-rpc-port", type=int, default=18088)
     p.add_argument("--api-port", type=int, default=18000)
@@ -70,6 +75,8 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     return Options(
         state_dir=a.state_dir.resolve(),
         mqtt_port=a.mqtt_port,
+        mqtt_tls_port=a.mqtt_tls_port,
+        mqtt_cert_port=a.mqtt_cert_port,
         influx_port=a.influx_port,
         influx_rpc_port=a.influx_rpc_port,
         api_port=a.api_port,
@@ -86,8 +93,22 @@ class Platform:
     def __init__(self, o: Options) -> None:
         self.o = o
         logs = o.state_dir / "logs"
-        self.broker: Broker = make_broker(o.state_dir, o.mqtt_port)
+        self.access = AccessFiles(o.state_dir)
+        # Authentication on: no anonymous clients, logins and ACLs rendered by the API.
+        self.broker: Broker = make_broker(
+            o.state_dir,
+            o.mqtt_port,
+            allow_anonymous=False,
+            password_file=self.access.password_file,
+            acl_file=self.access.acl_file,
+            tls=self.access.tls,
+            tls_port=o.mqtt_tls_port,
+            cert_port=o.mqtt_cert_port,
+            pid_file=self.access.pid_file,
+        )
         self.influx: InfluxServer = make_influxd(o.state_dir, o.influx_port, o.influx_rpc_port)
+        self.api_env = self.access.api_env(self.influx.url, DATABASE)
+        self.provisioned = False
         py = sys.executable
         self.ingester = ManagedProcess(
             "ingester",
@@ -117,6 +138,7 @@ class Platform:
                 "warning",
             ],
             logs / "api.log",
+            env=self.api_env,
             cwd=REPO,
         )
         self.simulator = ManagedProcess(
@@ -136,6 +158,8 @@ class Platform:
                 str(o.seed),
                 "--control-port",
                 str(o.sim_control_port),
+                "--credentials",
+                str(self.access.fleet_credentials),
             ],
             logs / "simulator.log",
             cwd=REPO,
@@ -146,6 +170,8 @@ class Platform:
         o = self.o
         wanted = {
             "MQTT": o.mqtt_port,
+            "MQTT TLS": o.mqtt_tls_port,
+            "MQTT client-certificate": o.mqtt_cert_port,
             "InfluxDB": o.influx_port,
             "InfluxDB RPC": o.influx_rpc_port,
             "API": o.api_port,
@@ -163,6 +189,15 @@ class Platform:
 
     def start(self) -> None:
         self.check_ports()
+        self.provisioned = provision(
+            self.access, self.api_env, REPO, devices=self.o.devices, seed=self.o.seed
+        )
+        username, password = self.access.ingest_login()
+        self.ingester.env = {
+            **(self.ingester.env or {}),
+            "TIANQU_INGEST_MQTT_USERNAME": username,
+            "TIANQU_INGEST_MQTT_PASSWORD": password,
+        }
         self.broker.start()
         self.influx.start()
         client = InfluxClient(InfluxTarget(self.influx.url, DATABASE))
@@ -194,11 +229,13 @@ class Platform:
         )
         return f"""
 Tianqu City Cockpit (天衢新区城市驾驶舱) — running on this machine
-  MQTT broker  mqtt://127.0.0.1:{o.mqtt_port}   mosquitto, persistence on
+  MQTT broker  mqtt://127.0.0.1:{o.mqtt_port}   mosquitto, persistence on, logins required
+               mqtts://127.0.0.1:{o.mqtt_tls_port} (password), :{o.mqtt_cert_port} (certificate)
+               CA {rel}/pki/ca.crt; broker logins in {rel}/credentials/
   InfluxDB     http://127.0.0.1:{o.influx_port}   database {DATABASE}
   Ingester     http://127.0.0.1:{o.ingest_health_port}/readyz   metrics at /metrics
   API          http://127.0.0.1:{o.api_port}/docs
-  Simulator    {sim}
+{self.logins()}  Simulator    {sim}
   State, logs  {rel}/ (logs in {rel}/logs; --fresh starts over)
 
 See the data (readings of the last 5 minutes by kind and township):
@@ -206,6 +243,17 @@ See the data (readings of the last 5 minutes by kind and township):
 
 Ctrl-C stops everything.
 """
+
+    def logins(self) -> str:
+        """The demo people of the 三级机长制, one per level, for the banner."""
+        passwords = self.access.demo_passwords()
+        lines = [
+            f"               {name:<17} {passwords.get(name, '?'):<14} {what}"
+            for name, what in DEMO_LOGINS
+        ]
+        return "  Log in as    (username, password; Authorize in /docs or POST /auth/login)\n" + (
+            "\n".join(lines) + "\n"
+        )
 
     def status_line(self) -> str:
         client = InfluxClient(InfluxTarget(self.influx.url, DATABASE), timeout=5)

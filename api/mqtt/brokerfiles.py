@@ -79,7 +79,9 @@ class BrokerFiles:
             return False
 
     def reload(self) -> None:
-        if self.reload_pid_file is not None:
+        # No pid file means no broker running (the local platform removes it on stop): the
+        # broker reads the fresh files when it starts, so there is nothing to reload.
+        if self.reload_pid_file is not None and self.reload_pid_file.exists():
             try:
                 pid = int(self.reload_pid_file.read_text().strip())
                 os.kill(pid, signal.SIGHUP)
