@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, status
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.core.deps import (
     BrokerFilesDep,
@@ -38,10 +40,12 @@ from api.models.devices import (
     ImportResult,
 )
 from api.models.tables import Device
+from api.mqtt.brokerfiles import BrokerFiles
 from api.mqtt.pki import issue_client_cert
 from api.readings.store import ReadingsStore
 from city.kinds import Kind
 from city.topics import device_topic
+from city.topology import City
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
@@ -158,6 +162,16 @@ async def import_devices(
     """
     body = await request.body()
     media_type = request.headers.get("content-type", "application/json")
+    # Parsing, hashing thousands of passwords and writing the broker files block: run them in
+    # the thread pool, as FastAPI runs sync routes, so the event loop keeps serving others.
+    return await run_in_threadpool(
+        _import, body, media_type, scope=scope, session=session, city=city, files=files
+    )
+
+
+def _import(
+    body: bytes, media_type: str, *, scope: Scope, session: Session, city: City, files: BrokerFiles
+) -> ImportResult:
     rows = parse_fleet(body, media_type)
     done = devices.register_many(session, city, scope, rows)
     synced = files.apply(session)
