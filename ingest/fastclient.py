@@ -63,28 +63,30 @@ class IngestClient(mqtt.Client):
         super().__init__(*args, **kwargs)
         self._on_delivery = on_delivery
         self._read_buffer = b""
+        self._read_pos = 0
         self._mqtt5 = kwargs.get("protocol") == mqtt.MQTTv5
 
     def reset_buffer(self) -> None:
         """Forget unread bytes: called when a connection opens, so none leak into the next."""
         self._read_buffer = b""
+        self._read_pos = 0
 
     @property
     def buffered(self) -> bool:
         """Bytes already read from the socket but not yet parsed (the socket won't signal)."""
-        return bool(self._read_buffer)
+        return self._read_pos < len(self._read_buffer)
 
     def _sock_recv(self, bufsize: int) -> bytes:
-        buffer = self._read_buffer
-        if not buffer:
-            buffer = super()._sock_recv(_READ_SIZE)
-            if not buffer:
+        # An offset into one buffer, not re-slicing the rest each time: that would copy the
+        # remaining 256 KiB three times per packet.
+        if self._read_pos >= len(self._read_buffer):
+            self._read_buffer = super()._sock_recv(_READ_SIZE)
+            self._read_pos = 0
+            if not self._read_buffer:
                 return b""
-        if len(buffer) <= bufsize:
-            self._read_buffer = b""
-            return buffer
-        self._read_buffer = buffer[bufsize:]
-        return buffer[:bufsize]
+        start = self._read_pos
+        self._read_pos = start + bufsize
+        return self._read_buffer[start : self._read_pos]
 
     def _packet_handle(self) -> MQTTErrorCode:
         command = self._in_packet["command"]

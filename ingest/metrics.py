@@ -28,6 +28,11 @@ class IngestMetrics:
         self.reconnects = Counter(
             "tianqu_ingest_mqtt_reconnects", "MQTT connections after the first", registry=r
         )
+        self.throttled = Counter(
+            "tianqu_ingest_read_throttled",
+            "times reading paused because the unacknowledged window was full",
+            registry=r,
+        )
         self.unacked = Gauge(
             "tianqu_ingest_unacked", "messages received and not yet acknowledged", registry=r
         )

@@ -63,26 +63,28 @@ class SqliteSpool:
             self._bytes += nbytes
 
     def peek(self, max_lines: int) -> Chunk | None:
+        # Choose rows by their counts first: loading 64 blobs to keep two would cost hundreds
+        # of megabytes when a backlog of large batches has built up.
         with self._lock:
+            heads = self._db.execute("SELECT id, count FROM spool ORDER BY id LIMIT 64").fetchall()
+            if not heads:
+                return None
+            last_id, total = heads[0]
+            for row_id, count in heads[1:]:
+                if total + count > max_lines:
+                    break
+                last_id, total = row_id, total + count
             rows = self._db.execute(
-                "SELECT id, appended_ms, count, body, topics FROM spool ORDER BY id LIMIT 64"
+                "SELECT appended_ms, body, topics FROM spool WHERE id BETWEEN ? AND ? ORDER BY id",
+                (heads[0][0], last_id),
             ).fetchall()
-        if not rows:
-            return None
-        taken = [rows[0]]
-        total = rows[0][2]
-        for row in rows[1:]:
-            if total + row[2] > max_lines:
-                break
-            taken.append(row)
-            total += row[2]
         return Chunk(
-            first_id=taken[0][0],
-            last_id=taken[-1][0],
+            first_id=heads[0][0],
+            last_id=last_id,
             count=total,
-            body=b"\n".join(bytes(r[3]) for r in taken),
-            topics=b"\n".join(bytes(r[4]) for r in taken),
-            oldest_ms=taken[0][1],
+            body=b"\n".join(bytes(r[1]) for r in rows),
+            topics=b"\n".join(bytes(r[2]) for r in rows),
+            oldest_ms=rows[0][0],
         )
 
     def remove(self, chunk: Chunk) -> None:
