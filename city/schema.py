@@ -10,9 +10,7 @@ loss can be proven from the database alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Final, Literal, get_origin
+from typing import Any, Final, Literal, get_args, get_origin
 
 from city.kinds import Kind
 from city.lineprotocol import escape_key, format_field
@@ -38,74 +36,66 @@ def _format_bool(value: Any) -> str:
     return "1i" if value else "0i"
 
 
-def _format_int(value: Any) -> str:
-    return f"{value}i"
-
-
 def _format_float(value: Any) -> str:
     return repr(float(value))
 
 
-def _formatter_for(annotation: Any) -> Callable[[Any], str]:
-    """Pick the formatter once per field, from the model's declared type, not per value."""
+def _placeholder(name: str, annotation: Any) -> str:
+    """How a field appears in the per-model template, from the model's declared type."""
     if annotation is bool:
-        return _format_bool
+        return f"{{{name}:d}}i"  # format(True, "d") == "1"
     if annotation is int:
-        return _format_int
+        return f"{{{name}}}i"
     if annotation is float:
-        return _format_float
-    if annotation is str or get_origin(annotation) is Literal:
-        return format_field
-    raise TypeError(f"no line-protocol mapping for a field of type {annotation!r}")
+        # repr is the shortest exact form; strict models hold floats here, and an integral
+        # value without "i" is still a float in line protocol.
+        return f"{{{name}!r}}"
+    if get_origin(annotation) is Literal and all(
+        isinstance(v, str) and not set(v) & set('"\\\n') for v in get_args(annotation)
+    ):
+        return f'"{{{name}}}"'  # a closed set of plain words: nothing to escape
+    raise TypeError(f"no line-protocol mapping for field {name!r} of type {annotation!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class _Layout:
-    measurement: str
-    # Tags between "device" and "township" in key order (river, road, site): (attribute, key).
-    extra_tags: tuple[tuple[str, str], ...]
-    fields: tuple[tuple[str, str, Callable[[Any], str]], ...]  # (attribute, "key=", format)
+def _template(model: type[AnyReading], measurement: str) -> str:
+    """One ``str.format`` template per model, so a reading becomes a line in one C call.
 
-
-def _layout(model: type[AnyReading], measurement: str) -> _Layout:
-    extra = tuple(
-        (attr, tag)
+    Tag values are not escaped: every one (device id, area, road and river ids, site) has
+    passed a contract pattern that admits no character line protocol would need to escape
+    (``[a-z0-9_-]``); tests/unit/city/test_lineprotocol.py checks it property-wise.
+    """
+    extra = [
+        tag
         for attr, tag in sorted(_TAG_ATTRIBUTES.items(), key=lambda item: item[1])
         if attr in model.model_fields and tag != "device"
-    )
-    assert all("device" < tag < "township" for _, tag in extra), "tag order is fixed below"
-    fields = tuple(
-        (name, escape_key(name, "field key") + "=", _formatter_for(info.annotation))
+    ]
+    assert all("device" < tag < "township" for tag in extra), "tags must come out in key order"
+    tags = "".join(f",{tag}={{{_TAG_FOR[tag]}}}" for tag in extra)
+    fields = ",".join(
+        f"{escape_key(name, 'field key')}={_placeholder(name, info.annotation)}"
         for name, info in model.model_fields.items()
         if name not in _NOT_FIELDS
     )
-    return _Layout(measurement, extra, fields)
+    return (
+        f"{measurement},device={{device_id}}{tags},township={{_township}},village={{_village}}"
+        f" {fields} {{ts}}"
+    )
 
 
-_LAYOUTS: Final[dict[type[Any], _Layout]] = {
-    StreetlightReading: _layout(StreetlightReading, Kind.STREETLIGHT.value),
-    ManholeReading: _layout(ManholeReading, Kind.MANHOLE.value),
-    ParkingReading: _layout(ParkingReading, Kind.PARKING.value),
-    RiverReading: _layout(RiverReading, Kind.WATER.value),
-    DrainReading: _layout(DrainReading, Kind.WATER.value),
+_TAG_FOR: Final = {tag: attr for attr, tag in _TAG_ATTRIBUTES.items()}
+_TEMPLATES: Final[dict[type[Any], str]] = {
+    StreetlightReading: _template(StreetlightReading, Kind.STREETLIGHT.value),
+    ManholeReading: _template(ManholeReading, Kind.MANHOLE.value),
+    ParkingReading: _template(ParkingReading, Kind.PARKING.value),
+    RiverReading: _template(RiverReading, Kind.WATER.value),
+    DrainReading: _template(DrainReading, Kind.WATER.value),
 }
 
 
 def reading_line(reading: AnyReading, township: str, village: str) -> str:
-    """The line-protocol point for a validated reading in its area (ms precision).
-
-    This runs once per message, so it is written for speed: tags come out in key order without
-    sorting, and tag values are not escaped because every one of them (device id, area, road and
-    river ids, site) has passed a contract pattern that admits no character line protocol would
-    need to escape (``[a-z0-9_-]``); the property test in tests/unit/city checks it.
-    """
-    layout = _LAYOUTS[type(reading)]
-    values = reading.__dict__
-    extra = "".join([f",{tag}={values[attr]}" for attr, tag in layout.extra_tags])
-    fields = ",".join([key + fmt(values[attr]) for attr, key, fmt in layout.fields])
-    return (
-        f"{layout.measurement},device={values['device_id']}{extra},township={township}"
-        f",village={village} {fields} {values['ts']}"
+    """The line-protocol point for a validated reading in its area (ms precision)."""
+    return _TEMPLATES[type(reading)].format(
+        _township=township, _village=village, **reading.__dict__
     )
 
 
@@ -127,8 +117,9 @@ def status_line(
 
 def field_names(model: type[AnyReading]) -> list[str]:
     """The InfluxDB field keys a reading model produces, in order (for docs and dashboards)."""
-    return [attr for attr, _, _ in _LAYOUTS[model].fields]
+    return [name for name in model.model_fields if name not in _NOT_FIELDS]
 
 
 def tag_names(model: type[AnyReading]) -> list[str]:
-    return ["device", *(tag for _, tag in _LAYOUTS[model].extra_tags), "township", "village"]
+    extra = sorted(tag for attr, tag in _TAG_ATTRIBUTES.items() if attr in model.model_fields)
+    return [*extra, "township", "village"]

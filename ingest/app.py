@@ -83,7 +83,12 @@ class Ingester:
             else MemorySpool(capacity_bytes=capacity)
         )
         self.writer = SpoolWriter(
-            self.spool, self.sink, self.dead_letters, self.metrics, max_lines=s.write_max_lines
+            self.spool,
+            self.sink,
+            self.dead_letters,
+            self.metrics,
+            max_lines=s.write_max_lines,
+            concurrency=s.write_concurrency,
         )
         decoder = Decoder(
             load_city(s.city_file),

@@ -1,6 +1,7 @@
 """Turn one MQTT message into a line-protocol point or a rejection with its reason.
 
-Decoding never raises: a message is either ``Accepted`` or ``Rejected`` (reason + a detail a
+Decoding never raises: a message becomes either its line-protocol point (a ``str``) or
+``Rejected`` (reason + a detail a
 device maker can act on), so one bad payload cannot stop the stream.
 """
 
@@ -22,11 +23,6 @@ _RANGE_ERRORS = frozenset(
 )
 _NOT_AN_OBJECT = frozenset({"model_type", "model_attributes_type", "dict_type"})
 _MAX_DETAILS = 3
-
-
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    line: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +72,7 @@ class Decoder:
         self._roads = {(v.id, r.id) for _, v in city.villages() for r in v.roads}
         self._rivers = {r.id for r in city.rivers}
 
-    def decode(self, topic: str, payload: bytes | bytearray, now_ms: int) -> Accepted | Rejected:
+    def decode(self, topic: str, payload: bytes | bytearray, now_ms: int) -> str | Rejected:
         try:
             where = parse_topic(topic)
         except TopicError as exc:
@@ -121,18 +117,18 @@ class Decoder:
                 f"to {self.limits.max_age_ms // 1000} s behind and "
                 f"{self.limits.max_future_ms // 1000} s ahead",
             )
-        return Accepted(reading_line(reading, where.township, where.village))
+        return reading_line(reading, where.township, where.village)
 
     def _status(
         self, where: DeviceTopic, payload: bytes | bytearray, now_ms: int
-    ) -> Accepted | Rejected:
+    ) -> str | Rejected:
         try:
             status = STATUS_ADAPTER.validate_json(payload)
         except ValidationError as exc:
             return _classify(exc)
         # No time window here: a retained birth is as old as the connection it announces, and
         # it is replayed to every new subscription; rewriting it is idempotent.
-        line = status_line(
+        return status_line(
             status,
             device_id=where.device_id,
             kind=where.kind,
@@ -140,4 +136,3 @@ class Decoder:
             village=where.village,
             ts=now_ms,
         )
-        return Accepted(line)

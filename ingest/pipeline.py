@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from ingest.aio import sleep_unless
 from ingest.deadletter import DeadLetter, DeadLetterStore
-from ingest.decode import Accepted, Decoder
+from ingest.decode import Decoder
 from ingest.metrics import IngestMetrics
 from ingest.spool import Spool, SpoolFull
 
@@ -85,13 +85,13 @@ class Pipeline:
             batch.deliveries.append((generation, mid))
         now = self._clock_ms()
         outcome = self._decoder.decode(topic, payload, now)
-        if isinstance(outcome, Accepted):
-            batch.lines.append(outcome.line)
+        if isinstance(outcome, str):
+            batch.lines.append(outcome)
             batch.line_topics.append(topic)
         else:
             batch.letters.append(DeadLetter(now, topic, payload, outcome.reason, outcome.detail))
             self._metrics.rejected.labels(outcome.reason.value).inc()
-        if len(batch.deliveries) >= self._max_messages:
+        if len(batch.deliveries) == self._max_messages:
             self._full.set()
 
     @property

@@ -51,6 +51,7 @@ class IngestSettings(BaseSettings):
     spool: Literal["sqlite", "memory"] = "sqlite"
     spool_capacity_mb: int = Field(default=512, ge=1, le=1_000_000)
     write_max_lines: int = Field(default=5000, ge=1, le=100_000)
+    write_concurrency: int = Field(default=3, ge=1, le=16)
     dead_letter_payload_bytes: int = Field(default=4096, ge=64, le=65_536)
     dead_letter_max_rows: int = Field(default=1_000_000, ge=1000)
 

@@ -117,9 +117,8 @@ class MqttSource:
             self._loop.add_reader(sock, self._read)
 
     def _read(self) -> None:
-        # One readable event may carry hundreds of packets: parse all that were read (the
-        # socket will not signal again for bytes already in our buffer), and TLS records
-        # already decrypted and waiting in the SSL object.
+        # loop_read parses every complete packet of one large read. Over TLS, records already
+        # decrypted and waiting in the SSL object will not wake the selector: drain them too.
         client = self._client
         while True:
             rc = client.loop_read()
@@ -128,8 +127,6 @@ class MqttSource:
             if self._unacked >= self.options.receive_maximum:
                 self._throttle()
                 return
-            if client.buffered:
-                continue
             sock = client.socket()
             if sock is None or not getattr(sock, "pending", lambda: 0)():
                 return

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from city.rejections import Reason
 from ingest.aio import first_of
@@ -31,6 +32,7 @@ class SpoolWriter:
         metrics: IngestMetrics,
         *,
         max_lines: int = 5000,
+        concurrency: int = 3,
         clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self._spool = spool
@@ -38,6 +40,7 @@ class SpoolWriter:
         self._dead_letters = dead_letters
         self._metrics = metrics
         self._max_lines = max_lines
+        self._concurrency = concurrency
         self._clock_ms = clock_ms
         self._appended = asyncio.Event()
 
@@ -46,21 +49,44 @@ class SpoolWriter:
         self._appended.set()
 
     async def run(self, stopping: asyncio.Event) -> None:
-        """Write until the spool is empty *and* ``stopping`` is set, or the sink gives up."""
-        while True:
-            self._appended.clear()
-            chunk = await asyncio.to_thread(self._spool.peek, self._max_lines)
-            self._update_gauges()
-            if chunk is None:
-                if stopping.is_set():
-                    return
-                await first_of(self._appended, stopping)
-                continue
-            try:
-                await self._write(chunk)
-            except SinkStopped:
-                log.warning("stopping with %d points left in the spool", self._spool.depth())
-                return
+        """Write until the spool is empty *and* ``stopping`` is set, or the sink gives up.
+
+        Up to ``concurrency`` chunks are in flight at once (InfluxDB ingests several moderate
+        requests faster than one at a time; more than a handful drove 1.x into WAL errors).
+        Each chunk leaves the spool when its own write is done, whatever the order.
+        """
+        in_flight: set[asyncio.Task[None]] = set()
+        taken_up_to = 0
+        try:
+            while True:
+                self._appended.clear()
+                while len(in_flight) < self._concurrency:
+                    chunk = await asyncio.to_thread(self._spool.peek, self._max_lines, taken_up_to)
+                    if chunk is None:
+                        break
+                    taken_up_to = chunk.last_id
+                    in_flight.add(asyncio.create_task(self._write(chunk)))
+                self._update_gauges()
+                if not in_flight:
+                    if stopping.is_set():
+                        return
+                    await first_of(self._appended, stopping)
+                    continue
+                waiters: set[asyncio.Future[Any]] = {*in_flight}
+                appended = asyncio.ensure_future(self._appended.wait())
+                if len(in_flight) < self._concurrency:
+                    waiters.add(appended)
+                done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                appended.cancel()
+                for task in done & in_flight:
+                    in_flight.discard(task)
+                    task.result()  # re-raises SinkStopped
+        except SinkStopped:
+            log.warning("stopping with %d points left in the spool", self._spool.depth())
+        finally:
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def _write(self, chunk: Chunk) -> None:
         rejected = await self._sink.write(chunk.body, chunk.count)

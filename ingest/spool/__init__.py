@@ -28,6 +28,7 @@ class Chunk:
     first_id: int
     last_id: int
     count: int
+    nbytes: int  # what the chunk's entries count against the capacity
     body: bytes
     topics: bytes
     oldest_ms: int
@@ -45,8 +46,10 @@ class Spool(Protocol):
     def append(self, lines: list[str], topics: list[str], now_ms: int) -> None:
         """Store the lines durably (as far as the implementation is durable) or raise."""
 
-    def peek(self, max_lines: int) -> Chunk | None:
-        """The oldest entries, whole, up to ``max_lines`` (at least one entry when any)."""
+    def peek(self, max_lines: int, after_id: int = 0) -> Chunk | None:
+        """The oldest entries with an id above ``after_id``, whole, up to ``max_lines`` lines
+        (at least one entry when there is any). Writers with several writes in flight pass the
+        last id they took, so no entry goes out twice at once."""
 
     def remove(self, chunk: Chunk) -> None:
         """Forget the entries of a chunk that InfluxDB has stored."""

@@ -52,21 +52,28 @@ class MemorySpool:
             self._depth += entry.count
             self._bytes += entry.nbytes
 
-    def peek(self, max_lines: int) -> Chunk | None:
+    def peek(self, max_lines: int, after_id: int = 0) -> Chunk | None:
         with self._lock:
-            if not self._entries:
+            candidates: list[_Entry] = []
+            for entry in self._entries:
+                if entry.id > after_id:
+                    candidates.append(entry)
+                    if len(candidates) == 64:
+                        break
+            if not candidates:
                 return None
-            taken = [self._entries[0]]
+            taken = [candidates[0]]
             total = taken[0].count
-            for entry in list(self._entries)[1:64]:
-                if total + entry.count > max_lines:
+            for candidate in candidates[1:]:
+                if total + candidate.count > max_lines:
                     break
-                taken.append(entry)
-                total += entry.count
+                taken.append(candidate)
+                total += candidate.count
         return Chunk(
             first_id=taken[0].id,
             last_id=taken[-1].id,
             count=total,
+            nbytes=sum(e.nbytes for e in taken),
             body=b"\n".join(e.body for e in taken),
             topics=b"\n".join(e.topics for e in taken),
             oldest_ms=taken[0].appended_ms,
@@ -74,10 +81,14 @@ class MemorySpool:
 
     def remove(self, chunk: Chunk) -> None:
         with self._lock:
-            while self._entries and self._entries[0].id <= chunk.last_id:
-                entry = self._entries.popleft()
-                self._depth -= entry.count
-                self._bytes -= entry.nbytes
+            kept: deque[_Entry] = deque()
+            for entry in self._entries:
+                if chunk.first_id <= entry.id <= chunk.last_id:
+                    self._depth -= entry.count
+                    self._bytes -= entry.nbytes
+                else:
+                    kept.append(entry)
+            self._entries = kept
 
     def depth(self) -> int:
         return self._depth

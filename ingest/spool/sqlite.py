@@ -62,18 +62,21 @@ class SqliteSpool:
             self._depth += len(lines)
             self._bytes += nbytes
 
-    def peek(self, max_lines: int) -> Chunk | None:
+    def peek(self, max_lines: int, after_id: int = 0) -> Chunk | None:
         # Choose rows by their counts first: loading 64 blobs to keep two would cost hundreds
         # of megabytes when a backlog of large batches has built up.
         with self._lock:
-            heads = self._db.execute("SELECT id, count FROM spool ORDER BY id LIMIT 64").fetchall()
+            heads = self._db.execute(
+                "SELECT id, count, nbytes FROM spool WHERE id > ? ORDER BY id LIMIT 64",
+                (after_id,),
+            ).fetchall()
             if not heads:
                 return None
-            last_id, total = heads[0]
-            for row_id, count in heads[1:]:
+            last_id, total, nbytes = heads[0]
+            for row_id, count, size in heads[1:]:
                 if total + count > max_lines:
                     break
-                last_id, total = row_id, total + count
+                last_id, total, nbytes = row_id, total + count, nbytes + size
             rows = self._db.execute(
                 "SELECT appended_ms, body, topics FROM spool WHERE id BETWEEN ? AND ? ORDER BY id",
                 (heads[0][0], last_id),
@@ -82,23 +85,26 @@ class SqliteSpool:
             first_id=heads[0][0],
             last_id=last_id,
             count=total,
+            nbytes=nbytes,
             body=b"\n".join(bytes(r[1]) for r in rows),
             topics=b"\n".join(bytes(r[2]) for r in rows),
             oldest_ms=rows[0][0],
         )
 
     def remove(self, chunk: Chunk) -> None:
+        # No fsync for removals: a removal lost in a crash only means those points are
+        # written again, which overwrites them with themselves. The next append's fsync
+        # makes it durable anyway.
         with self._lock:
-            count, nbytes = self._db.execute(
-                "SELECT COALESCE(SUM(count), 0), COALESCE(SUM(nbytes), 0) FROM spool "
-                "WHERE id BETWEEN ? AND ?",
-                (chunk.first_id, chunk.last_id),
-            ).fetchone()
-            self._db.execute(
-                "DELETE FROM spool WHERE id BETWEEN ? AND ?", (chunk.first_id, chunk.last_id)
-            )
-            self._depth -= int(count)
-            self._bytes -= int(nbytes)
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            try:
+                self._db.execute(
+                    "DELETE FROM spool WHERE id BETWEEN ? AND ?", (chunk.first_id, chunk.last_id)
+                )
+            finally:
+                self._db.execute("PRAGMA synchronous=FULL")
+            self._depth -= chunk.count
+            self._bytes -= chunk.nbytes
 
     def depth(self) -> int:
         return self._depth

@@ -99,3 +99,19 @@ def test_the_sqlite_spool_survives_reopening(tmp_path: Path) -> None:
     chunk = reopened.peek(10)
     assert chunk is not None and chunk.lines() == _lines("a", 4)[0]
     assert reopened.depth() == 4 and reopened.size_bytes() > 0
+
+
+def test_peeking_after_an_id_skips_entries_already_taken(make: Factory) -> None:
+    spool = make(1_000_000)
+    for name in "abc":
+        spool.append(*_lines(name, 2), now_ms=1)
+    first = spool.peek(2)
+    assert first is not None
+    second = spool.peek(2, after_id=first.last_id)
+    assert second is not None and second.lines() == _lines("b", 2)[0]
+    spool.remove(second)  # finished before the first: removal in any order
+    third = spool.peek(2, after_id=second.last_id)
+    assert third is not None and third.lines() == _lines("c", 2)[0]
+    again = spool.peek(10)
+    assert again is not None and again.lines()[:2] == _lines("a", 2)[0]
+    assert spool.depth() == 4
