@@ -8,12 +8,14 @@ a temporary directory and measures, in one run on the same machine:
    a C subscriber manage together on these cores.
 2. ``throughput_msgs_s`` — the same publishers, the ingester in place of ``mosquitto_sub``:
    from the first publish until all N points are queryable in InfluxDB. ``lost`` counts those
-   that never arrive. ``ratio`` = throughput ÷ ceiling.
+   that never arrive. ``ratio`` = throughput ÷ ceiling. Both are the median of ``--repeat``
+   runs (3): on two shared cores single runs vary by ±15 %.
 3. ``p50_ms``/``p99_ms`` — a paced publisher at ``--rate`` (5,000 msg/s) stamps each message
    with its send time as the device timestamp; polling InfluxDB every 50 ms gives, for each
    message, when it became queryable.
-4. ``rss_mb_peak`` through the burst, ``rss_mb_peak_outage`` through a 60 s InfluxDB outage
-   under the paced load (skip with ``--no-outage``), and ``cpu_s`` the ingester's CPU time.
+4. ``rss_mb_peak`` through the bursts, ``rss_mb_peak_outage`` through a 60 s InfluxDB outage
+   under the paced load (skip with ``--no-outage``), ``cpu_s`` the ingester's CPU time per
+   burst and ``cpu_us_per_msg`` per message.
 
 The result is one JSON object on the last line.
 """
@@ -24,6 +26,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,8 +35,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack.processes import Broker, InfluxServer, ManagedProcess, make_broker, make_influxd
 from devstack.ports import free_port
+from devstack.processes import Broker, InfluxServer, ManagedProcess, make_broker, make_influxd
 from influxv1 import InfluxClient, InfluxTarget
 
 DATABASE = "bench"
@@ -116,7 +119,7 @@ class Burst:
     def run(self, done: threading.Event) -> float:
         """Publish everything; return when publishing started (monotonic)."""
         procs = [
-            subprocess.Popen(  # noqa: S603
+            subprocess.Popen(
                 [
                     "mosquitto_pub",
                     "-h",
@@ -165,7 +168,7 @@ class Burst:
 
 def broker_ceiling(broker: Broker, total: int, publishers: int) -> float:
     burst = Burst(broker, total, publishers, "ceil", int(time.time() * 1000) - 3_600_000)
-    sub = subprocess.Popen(  # noqa: S603
+    sub = subprocess.Popen(
         [
             "mosquitto_sub",
             "-h",
@@ -228,16 +231,16 @@ def start_ingester(broker: Broker, influx: InfluxServer, state: Path) -> Managed
 
 
 def ingest_burst(
-    broker: Broker, client: InfluxClient, total: int, publishers: int
+    broker: Broker, client: InfluxClient, total: int, publishers: int, tag: str
 ) -> tuple[float, int]:
     base = int(time.time() * 1000) - 1_800_000
-    burst = Burst(broker, total, publishers, "burst", base)
+    burst = Burst(broker, total, publishers, tag, base)
     done = threading.Event()
     started = burst.run(done)
     deadline = started + max(120, total / 2000)
     stored = 0
     while time.monotonic() < deadline:
-        stored = _count(client, base, "mh-bench-burst")
+        stored = _count(client, base, f"mh-bench-{tag}-")
         if stored >= burst.total:
             break
         time.sleep(0.1)
@@ -299,8 +302,7 @@ def paced_latency(
     latencies: list[int] = []
     previous = 0
     for seen_at, count in polls:
-        for rank in range(previous, min(count, len(times))):
-            latencies.append(seen_at - times[rank])
+        latencies.extend(seen_at - times[rank] for rank in range(previous, min(count, len(times))))
         previous = max(previous, count)
     latencies.sort()
     if not latencies:
@@ -337,6 +339,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-seconds", type=float, default=15.0)
     parser.add_argument("--outage-seconds", type=float, default=60.0)
     parser.add_argument("--no-outage", action="store_true")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of the ceiling and the burst (median kept)"
+    )
     args = parser.parse_args(argv)
 
     state = Path(tempfile.mkdtemp(prefix="tianqu-bench-"))
@@ -348,16 +353,24 @@ def main(argv: list[str] | None = None) -> int:
     ingester: ManagedProcess | None = None
     try:
         _log("measuring the broker ceiling (mosquitto_pub → mosquitto → mosquitto_sub)…")
-        ceiling = broker_ceiling(broker, args.messages, args.publishers)
-        _log(f"  {ceiling:,.0f} msg/s")
+        ceilings = [
+            broker_ceiling(broker, args.messages, args.publishers) for _ in range(args.repeat)
+        ]
+        ceiling = statistics.median(ceilings)
+        _log(f"  {', '.join(f'{c:,.0f}' for c in ceilings)} msg/s")
         client = InfluxClient(InfluxTarget(influx.url, DATABASE), timeout=30)
         client.create_database()
         ingester = start_ingester(broker, influx, state)
         sampler = ProcessSampler(ingester.pid).start()
         cpu_before = sampler.cpu_s()
-        _log(f"burst of {args.messages:,} through the ingester…")
-        throughput, lost = ingest_burst(broker, client, args.messages, args.publishers)
-        _log(f"  {throughput:,.0f} msg/s, lost {lost}")
+        _log(f"bursts of {args.messages:,} through the ingester…")
+        bursts = [
+            ingest_burst(broker, client, args.messages, args.publishers, tag=f"burst{i}")
+            for i in range(args.repeat)
+        ]
+        throughput = statistics.median(b[0] for b in bursts)
+        lost = sum(b[1] for b in bursts)
+        _log(f"  {', '.join(f'{b[0]:,.0f}' for b in bursts)} msg/s, lost {lost}")
         burst_cpu = sampler.cpu_s() - cpu_before
         burst_rss = sampler.rss_peak_mb
         _log(f"paced {args.rate:,.0f} msg/s for {args.latency_seconds:.0f} s: latency…")
@@ -371,8 +384,8 @@ def main(argv: list[str] | None = None) -> int:
             p50_ms=p50,
             p99_ms=p99,
             rss_mb_peak=round(burst_rss, 1),
-            cpu_s=round(burst_cpu, 2),
-            cpu_us_per_msg=round(burst_cpu / args.messages * 1e6, 1),
+            cpu_s=round(burst_cpu / args.repeat, 2),
+            cpu_us_per_msg=round(burst_cpu / (args.messages * args.repeat) * 1e6, 1),
         )
         if not args.no_outage:
             _log(f"InfluxDB down for {args.outage_seconds:.0f} s under {args.rate:,.0f} msg/s…")
