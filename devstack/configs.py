@@ -81,7 +81,7 @@ def render_mosquitto(cfg: BrokerConfig) -> str:
         f"max_inflight_messages {MAX_INFLIGHT_MESSAGES}",
         f"max_packet_size {MAX_PACKET_SIZE}",
         "persistent_client_expiration 14d",
-        "set_tcp_nodelay true",
+        "set_tcp_nodelay false",
         "connection_messages false",
         "log_timestamp_format %Y-%m-%dT%H:%M:%S",
         "log_type error",

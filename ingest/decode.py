@@ -23,6 +23,7 @@ _RANGE_ERRORS = frozenset(
 )
 _NOT_AN_OBJECT = frozenset({"model_type", "model_attributes_type", "dict_type"})
 _MAX_DETAILS = 3
+_TOPIC_MEMORY = 200_000  # distinct topics remembered: 50,000 devices × 2 channels, with room
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,17 +72,35 @@ class Decoder:
         self._areas = {(t.id, v.id) for t, v in city.villages()}
         self._roads = {(v.id, r.id) for _, v in city.villages() for r in v.roads}
         self._rivers = {r.id for r in city.rivers}
+        self._topics: dict[str, DeviceTopic | Rejected] = {}
+
+    def _where(self, topic: str) -> DeviceTopic | Rejected:
+        """The topic's parts, or why it is refused; memoised, since devices repeat topics."""
+        known = self._topics.get(topic)
+        if known is not None:
+            return known
+        where: DeviceTopic | Rejected
+        try:
+            parsed = parse_topic(topic)
+        except TopicError as exc:
+            where = Rejected(Reason(exc.reason), str(exc))
+        else:
+            where = parsed
+            if (parsed.township, parsed.village) not in self._areas:
+                where = Rejected(
+                    Reason.UNKNOWN_AREA,
+                    f"township {parsed.township!r} / village {parsed.village!r} is not in the "
+                    "roster",
+                )
+        if len(self._topics) >= _TOPIC_MEMORY:
+            self._topics.clear()  # a flood of distinct junk topics must not grow memory
+        self._topics[topic] = where
+        return where
 
     def decode(self, topic: str, payload: bytes | bytearray, now_ms: int) -> str | Rejected:
-        try:
-            where = parse_topic(topic)
-        except TopicError as exc:
-            return Rejected(Reason(exc.reason), str(exc))
-        if (where.township, where.village) not in self._areas:
-            return Rejected(
-                Reason.UNKNOWN_AREA,
-                f"township {where.township!r} / village {where.village!r} is not in the roster",
-            )
+        where = self._where(topic)
+        if isinstance(where, Rejected):
+            return where
         if len(payload) > self.limits.max_payload_bytes:
             return Rejected(
                 Reason.OVERSIZED,
