@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from city.validation import validation_problems
+
 SLUG_PATTERN = r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$"
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, min_length=2, max_length=40)]
 DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=40, strip_whitespace=True)]
@@ -218,45 +220,11 @@ def _consistency_problems(city: City) -> list[str]:
     return problems
 
 
-def _describe_location(raw: Any, loc: tuple[int | str, ...]) -> str:
-    """Turn a pydantic error location into ``townships[2] ande → villages[0] x: lat``."""
-    parts: list[str] = []
-    node = raw
-    pending_key: str | None = None
-    for step in loc:
-        if isinstance(step, int):
-            label = f"{pending_key}[{step}]" if pending_key else f"[{step}]"
-            pending_key = None
-            try:
-                node = node[step]
-            except (IndexError, KeyError, TypeError):
-                parts.append(label)
-                node = None
-                continue
-            entry_id = node.get("id") if isinstance(node, dict) else None
-            parts.append(f"{label} {entry_id}" if entry_id else label)
-        else:
-            if pending_key is not None:
-                parts.append(pending_key)
-            pending_key = step
-            node = node.get(step) if isinstance(node, dict) else None
-    head = " → ".join(parts)
-    if pending_key is None:
-        return head or "(top level)"
-    return f"{head}: {pending_key}" if head else pending_key
-
-
 def parse_city(raw: Any, source: str = "<data>") -> City:
     try:
         city = City.model_validate(raw)
     except ValidationError as exc:
-        problems = [
-            f"{_describe_location(raw, tuple(err['loc']))}: {err['msg']} (got {err['input']!r})"
-            if err["type"] not in {"missing"}
-            else f"{_describe_location(raw, tuple(err['loc']))}: field required"
-            for err in exc.errors()
-        ]
-        raise CityModelError(source, problems) from None
+        raise CityModelError(source, validation_problems(raw, exc)) from None
     problems = _consistency_problems(city)
     if problems:
         raise CityModelError(source, problems)
