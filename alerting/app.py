@@ -1,0 +1,255 @@
+"""Wire the evaluator together and run it until SIGTERM/SIGINT.
+
+MQTT (own session) ─▶ inbox ─▶ decode ─▶ Evaluator ─▶ Outbox (SQLite) ─▶ PUBACK
+                                             ▲             │
+                     every check_interval_s ─┘             └─▶ Sender ─▶ POST /alerts/events
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections import deque
+from typing import Any
+
+import httpx
+import uvicorn
+
+from alerting.decode import Decoder, Skipped, Status, Telemetry
+from alerting.engine import Clock, Evaluator, SystemClock
+from alerting.health import health_app
+from alerting.metrics import AlertingMetrics
+from alerting.outbox import Outbox
+from alerting.sender import Sender
+from alerting.settings import AlertingSettings
+from alerting.source import MqttOptions, MqttSource
+from city.alerts import AlertEvent
+from city.rules import load_rules
+from city.topology import load_city
+
+log = logging.getLogger("alerting")
+
+Delivery = tuple[int, int, int, str, bytes | bytearray, float]
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the service decides when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Any:
+        yield
+
+
+def _secret(value: Any) -> str | None:
+    return None if value is None else str(value.get_secret_value())
+
+
+class AlertingService:
+    def __init__(self, settings: AlertingSettings, clock: Clock | None = None) -> None:
+        s = settings
+        self.settings = s
+        self.metrics = AlertingMetrics()
+        self.stopping = asyncio.Event()
+        self.clock = clock or SystemClock()
+        city = load_city(s.city_file)
+        self.evaluator = Evaluator(load_rules(s.rules_file), city, self.clock)
+        self.decoder = Decoder(
+            city,
+            max_payload_bytes=s.max_payload_bytes,
+            max_age_ms=s.max_age_s * 1000,
+            max_future_ms=s.max_future_s * 1000,
+        )
+        self.outbox = Outbox(s.state_dir / "outbox.db")
+        self.http = httpx.AsyncClient(timeout=s.api_timeout_s)
+        self.sender = Sender(
+            self.outbox,
+            self.http,
+            s.events_url,
+            _secret(s.api_key),
+            self.metrics,
+            batch_max=s.send_batch_max,
+        )
+        self.source = MqttSource(
+            MqttOptions(
+                host=s.mqtt_host,
+                port=s.mqtt_port,
+                client_id=s.mqtt_client_id,
+                topic=s.mqtt_topic,
+                username=s.mqtt_username,
+                password=_secret(s.mqtt_password),
+                ca_file=str(s.mqtt_ca_file) if s.mqtt_ca_file else None,
+                keepalive_s=s.mqtt_keepalive_s,
+                receive_maximum=s.mqtt_receive_maximum,
+                session_expiry_s=s.mqtt_session_expiry_s,
+            ),
+            self._offer,
+            self.metrics,
+        )
+        self._inbox: deque[Delivery] = deque()
+        self._wake = asyncio.Event()
+        self._wake_pending = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.evaluated = 0
+
+    # -- paho's thread
+    def _offer(  # noqa: PLR0917 - the source's callback is positional, like paho's
+        self,
+        generation: int,
+        mid: int,
+        qos: int,
+        topic: str,
+        payload: bytes | bytearray,
+        arrival: float,
+    ) -> None:
+        self._inbox.append((generation, mid, qos, topic, payload, arrival))
+        if not self._wake_pending and self._loop is not None:
+            self._wake_pending = True
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    # -- the loop
+    def _evaluate(self, item: Delivery) -> list[AlertEvent]:
+        decoded = self.decoder.decode(item[3], item[4], self.clock.now_ms())
+        if isinstance(decoded, Skipped):
+            self.metrics.skipped.labels(decoded.reason.value).inc()
+            log.debug("skipped %s: %s %s", item[3][:200], decoded.reason, decoded.detail)
+            return []
+        self.metrics.evaluated.inc()
+        if isinstance(decoded, Telemetry):
+            return self.evaluator.reading(decoded.where, decoded.reading)
+        assert isinstance(decoded, Status)
+        return self.evaluator.status(decoded.where, decoded.status)
+
+    def _process(self, batch: list[Delivery]) -> None:
+        events: list[AlertEvent] = []
+        for item in batch:
+            try:
+                events.extend(self._evaluate(item))
+            except Exception:  # one message must never stop the evaluator
+                self.metrics.skipped.labels("evaluation_error").inc()
+                log.exception("evaluating a message on %s failed; skipped", item[3][:200])
+        self._store(events)
+        self.source.ack((g, mid, qos) for g, mid, qos, *_ in batch)
+        done = time.monotonic()
+        for item in batch:
+            self.metrics.evaluation_latency.observe(done - item[5])
+        self.evaluated += len(batch)
+
+    def _store(self, events: list[AlertEvent]) -> None:
+        """Events and what changed of the devices, durably, in one transaction."""
+        self.outbox.put(events, self.evaluator.devices.take_dirty())
+        if events:
+            for event in events:
+                self.metrics.events.labels(event.rule_id, event.status).inc()
+                log.info("%s %s %s", event.status, event.fingerprint, event.summary)
+            self.sender.notify()
+        self.metrics.devices.set(len(self.evaluator.devices))
+
+    async def _consume(self) -> None:
+        batch_max = self.settings.batch_max_messages
+        while not self.stopping.is_set():
+            await self._wake.wait()
+            self._wake.clear()
+            self._wake_pending = False
+            while self._inbox and not self.stopping.is_set():
+                n = min(len(self._inbox), batch_max)
+                self._process([self._inbox.popleft() for _ in range(n)])
+                await asyncio.sleep(0)  # let the sender and the health server run
+
+    async def _tick(self) -> None:
+        while not self.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), self.settings.check_interval_s)
+            if self.stopping.is_set():
+                return
+            try:
+                self._store(self.evaluator.check())
+            except Exception:  # the next check tries again
+                log.exception("periodic check failed")
+
+    def readiness(self) -> dict[str, Any]:
+        problems = []
+        if not self.source.connected:
+            problems.append("not connected to the MQTT broker")
+        if self.sender.problem:
+            problems.append(self.sender.problem)
+        return {
+            "ready": not problems,
+            "status": "ok" if not problems else "degraded",
+            "problems": problems,
+            "mqtt_connected": self.source.connected,
+            "evaluated": self.evaluated,
+            "devices": len(self.evaluator.devices),
+            "outbox_depth": self.outbox.depth(),
+            "dead_letters": len(self.outbox.dead_letters()),
+        }
+
+    async def run(self) -> None:
+        s = self.settings
+        self._loop = asyncio.get_running_loop()
+        restored = self.evaluator.restore(self.outbox.devices(), self.outbox.open_alerts())
+        self._store(restored)
+        tasks: list[asyncio.Task[None]] = []
+        server = None
+        if s.health_port:
+            server = _QuietServer(
+                uvicorn.Config(
+                    health_app(self.metrics, self.readiness),
+                    host=s.health_host,
+                    port=s.health_port,
+                    log_level="warning",
+                    lifespan="off",
+                )
+            )
+            tasks.append(asyncio.create_task(server.serve(), name="health"))
+        sender_stop = asyncio.Event()
+        sender_task = asyncio.create_task(self.sender.run(sender_stop), name="sender")
+        consumer = asyncio.create_task(self._consume(), name="consumer")
+        ticker = asyncio.create_task(self._tick(), name="tick")
+        self.source.start()
+        log.info(
+            "evaluating %s (%d rules, %d no-data, %d correlations) → %s; %d devices known, "
+            "%d events waiting",
+            s.mqtt_topic,
+            len(self.evaluator.book.rules),
+            len(self.evaluator.book.no_data),
+            len(self.evaluator.book.correlations),
+            s.events_url,
+            len(self.evaluator.devices),
+            self.outbox.depth(),
+        )
+        await self.stopping.wait()
+        # Stop taking messages (what is read but not evaluated is redelivered: it was never
+        # acknowledged), disconnect after the acknowledgements, then give the sender the rest
+        # of the drain time; the outbox keeps whatever it could not send for the next start.
+        self._wake.set()
+        await asyncio.gather(consumer, ticker, return_exceptions=True)
+        await asyncio.to_thread(self.source.stop)
+        deadline = time.monotonic() + s.drain_timeout_s
+        while self.outbox.depth() and not self.sender.problem and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        sender_stop.set()
+        await sender_task
+        if server is not None:
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.http.aclose()
+        log.info(
+            "stopped: evaluated %d messages, %d events waiting in the outbox",
+            self.evaluated,
+            self.outbox.depth(),
+        )
+        self.outbox.close()
+
+    def request_stop(self) -> None:
+        self.stopping.set()
+
+
+async def serve(settings: AlertingSettings) -> None:
+    service = AlertingService(settings)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, service.request_stop)
+    await service.run()
