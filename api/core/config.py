@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.notify.settings import NotifySettings
+
 PLACEHOLDER_SECRETS = frozenset(
     {"", "changeme", "change-me", "change_me", "secret", "password", "admin", "tianqu", "jwt"}
 )
@@ -62,6 +64,15 @@ class Settings(BaseSettings):
     login_rate_limit: str = "10/minute"
     history_max_range_days: int = Field(default=93, ge=1, le=3660)
     history_max_points: int = Field(default=5000, ge=10, le=100_000)
+
+    # Notifications to incident staff (api/notify): TIANQU_API_NOTIFY_* variables.
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+
+    @model_validator(mode="after")
+    def _no_placeholder_notify_secrets_outside_development(self) -> Settings:
+        if self.environment != "development" and (problems := self.notify.secret_problems()):
+            raise ValueError("; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _no_placeholder_secret_outside_development(self) -> Settings:

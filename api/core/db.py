@@ -16,6 +16,7 @@ from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.models.tables import Base, SchemaVersion
+from api.notify import tables as notify_tables  # noqa: F401 - registers the outbox tables
 
 SCHEMA_VERSION = 1
 
