@@ -51,6 +51,7 @@ class Options:
     ingest_health_port: int
     sim_control_port: int
     devices: int
+    rate_multiplier: float
     seed: int
     fresh: bool
     simulate: bool
@@ -68,6 +69,13 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     p.add_argument("--ingest-health-port", type=int, default=19108)
     p.add_argument("--sim-control-port", type=int, default=18081)
     p.add_argument("--devices", type=int, default=2000, help="simulated devices (default 2000)")
+    p.add_argument(
+        "--rate-multiplier",
+        type=float,
+        default=10.0,
+        help="devices report this many times more often than in the field (default 10, so "
+        "the demo district shows every kind in every township within a minute)",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--fresh", action="store_true", help="delete the state directory first")
     p.add_argument("--no-simulator", dest="simulate", action="store_false")
@@ -83,6 +91,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         ingest_health_port=a.ingest_health_port,
         sim_control_port=a.sim_control_port,
         devices=a.devices,
+        rate_multiplier=a.rate_multiplier,
         seed=a.seed,
         fresh=a.fresh,
         simulate=a.simulate,
@@ -156,6 +165,8 @@ class Platform:
                 str(o.devices),
                 "--seed",
                 str(o.seed),
+                "--rate-multiplier",
+                str(o.rate_multiplier),
                 "--control-port",
                 str(o.sim_control_port),
                 "--credentials",
@@ -222,7 +233,8 @@ class Platform:
         o = self.o
         rel = _relative(o.state_dir)
         sim = (
-            f"{o.devices} devices over 7 townships, seed {o.seed}; scenarios: "
+            f"{o.devices} devices over 7 townships, seed {o.seed}, reporting "
+            f"{o.rate_multiplier:g}× the field rate; scenarios: "
             f"python -m simulators inject --port {o.sim_control_port} --help"
             if o.simulate
             else "off (--no-simulator)"
