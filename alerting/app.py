@@ -173,6 +173,8 @@ class AlertingService:
         problems = []
         if not self.source.connected:
             problems.append("not connected to the MQTT broker")
+        elif not self.source.subscribed.is_set():
+            problems.append("not subscribed yet")
         if self.sender.problem:
             problems.append(self.sender.problem)
         return {
