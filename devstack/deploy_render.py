@@ -96,7 +96,8 @@ MIN_LENGTH = {"TIANQU_API_SECRET_KEY": 32}
 
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    def ignore_aliases(self, data: Any) -> bool:  # manifests repeat env lists: spell them out
+        return True
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
