@@ -34,7 +34,9 @@ with warnings.catch_warnings():
     import apprise.plugins.email  # the plugin (and that import) loads here, once
 
 _SECURITY = {"starttls": "starttls", "ssl": "ssl", "none": "insecure"}
-_REFUSED = re.compile(r"was refused: (\d{3})")
+# "SMTP recipient x was refused: 550 …" (one of several) or smtplib's SMTPRecipientsRefused
+# "{'x': (550, b'…')}" (all of them): a 5xx answer will not change on a retry.
+_REFUSED = re.compile(r"was refused: (\d{3})|\((\d{3}), b['\"]")
 
 _collected: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
     "tianqu_notify_apprise_records", default=None
@@ -132,8 +134,9 @@ class EmailChannel:
             return
         detail = _error_text(records)
         refused = _REFUSED.search(detail)
-        if refused and refused.group(1).startswith("5"):
-            raise PermanentError(detail, status_code=int(refused.group(1)))
+        code = (refused.group(1) or refused.group(2)) if refused else None
+        if code is not None and code.startswith("5"):
+            raise PermanentError(detail, status_code=int(code))
         raise RetryableError(detail)
 
     async def send(self, delivery: Delivery) -> None:
