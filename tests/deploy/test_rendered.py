@@ -1,0 +1,92 @@
+"""The files under deploy/ are what devstack renders now, from the constants the tests use."""
+
+from __future__ import annotations
+
+import pyhocon
+
+from devstack import deploy_render
+from devstack.configs import (
+    MAX_INFLIGHT_MESSAGES,
+    MAX_PACKET_SIZE,
+    MAX_QUEUED_BYTES,
+    MAX_QUEUED_MESSAGES,
+    BrokerConfig,
+    render_mosquitto,
+)
+from tests.deploy.conftest import REPO, load_yaml, load_yaml_all
+
+
+def test_committed_files_match_a_fresh_render() -> None:
+    stale = deploy_render.stale_files()
+    assert stale == [], f"stale: {stale}; run `python -m devstack.deploy_render`"
+
+
+def test_compose_mosquitto_has_the_nothing_lost_limits() -> None:
+    conf = (REPO / "deploy/compose/mosquitto/mosquitto.conf").read_text()
+    lines = set(conf.splitlines())
+    assert f"max_queued_messages {MAX_QUEUED_MESSAGES}" in lines
+    assert f"max_queued_bytes {MAX_QUEUED_BYTES}" in lines
+    assert f"max_inflight_messages {MAX_INFLIGHT_MESSAGES}" in lines
+    assert f"max_packet_size {MAX_PACKET_SIZE}" in lines
+    assert {"persistence true", "allow_anonymous false", "require_certificate true"} <= lines
+    assert "password_file /mosquitto/auth/passwords" in lines
+    assert "acl_file /mosquitto/auth/acl" in lines
+    assert not any(line.startswith("user ") for line in lines)  # compose sets the user
+
+
+def test_local_platform_rendering_is_unchanged(tmp_path) -> None:
+    """The additive deploy options leave the local platform's file as it was."""
+    conf = render_mosquitto(BrokerConfig(port=18830, data_dir=tmp_path))
+    assert conf.splitlines()[2] == "listener 18830 127.0.0.1"
+    assert "allow_anonymous true" in conf
+    assert "log_dest stderr" in conf
+
+
+def test_emqx_conf_parses_and_carries_the_same_limits() -> None:
+    text = (REPO / "deploy/compose/emqx/emqx.conf").read_text()
+    conf = pyhocon.ConfigFactory.parse_string(text)
+    ingest = conf["zones"]["ingest"]
+    assert ingest["mqtt"]["max_mqueue_len"] == MAX_QUEUED_MESSAGES
+    assert conf["mqtt"]["max_packet_size"] == f"{MAX_PACKET_SIZE // 1024}KB"
+    assert conf["listeners"]["tcp"]["internal"]["zone"] == "ingest"
+    assert conf["listeners"]["ssl"]["certs"]["zone"] == "certs"
+    assert conf["zones"]["certs"]["mqtt"]["peer_cert_as_username"] == "cn"
+    cert_ssl = conf["listeners"]["ssl"]["certs"]["ssl_options"]
+    assert cert_ssl["verify"] == "verify_peer"
+    assert cert_ssl["fail_if_no_peer_cert"] is True
+    assert conf["listeners"]["ssl"]["default"]["ssl_options"]["verify"] == "verify_none"
+    (authn,) = conf["authentication"]
+    assert authn["backend"] == "http"
+    assert authn["url"] == "http://emqx-auth:8090/authn"
+    assert conf["authorization"]["no_match"] == "deny"
+    assert conf["authorization"]["sources"] == []
+
+
+def test_k8s_configmaps_carry_the_compose_files() -> None:
+    emqx = load_yaml(REPO / "deploy/k8s/base/generated/emqx-config.yaml")
+    assert emqx["data"]["emqx.conf"] == (REPO / "deploy/compose/emqx/emqx.conf").read_text()
+    influx = load_yaml(REPO / "deploy/k8s/base/generated/influxdb-config.yaml")
+    assert influx["data"]["init.sh"] == (REPO / "deploy/compose/influxdb/init.sh").read_text()
+    assert influx["data"]["config.yml"] == (REPO / "deploy/compose/influxdb/config.yml").read_text()
+
+
+def test_grafana_configmaps_follow_the_dashboards_output() -> None:
+    maps = {
+        d["metadata"]["name"]: d
+        for d in load_yaml_all(REPO / "deploy/k8s/base/generated/grafana-provisioning.yaml")
+    }
+    assert set(maps) == set(deploy_render.GRAFANA_DIRS)
+    for name, rel in deploy_render.GRAFANA_DIRS.items():
+        folder = REPO / rel
+        expected = (
+            {p.name for p in folder.iterdir() if p.suffix in {".yaml", ".yml", ".json"}}
+            if folder.is_dir()
+            else set()
+        )
+        assert set(maps[name]["data"] or {}) == expected
+
+
+def test_influxd2_config_is_yaml() -> None:
+    conf = load_yaml(REPO / "deploy/compose/influxdb/config.yml")
+    assert conf["reporting-disabled"] is True
+    assert conf["http-bind-address"] == ":8086"
