@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy import select
 
 from api.core.db import Database
 from api.mqtt.passwords import mosquitto_hash
-from api.notify import enqueue
+from api.notify import NotificationWorker, enqueue
 from api.notify.models import Event, Notification, Recipient
 from api.notify.settings import NotifySettings
 from api.notify.tables import AttemptRow, OutboxRow
@@ -168,3 +169,13 @@ def screen(broker: Broker, topic: str = "tianqu/ops/screens/#") -> Screen:
         result.close()
         raise TimeoutError("the screen could not subscribe")
     return result
+
+
+def starter(*workers: NotificationWorker) -> Callable[[], Awaitable[None]]:
+    """For ``run_until``: start the workers on its loop."""
+
+    async def start() -> None:
+        for worker in workers:
+            worker.start()
+
+    return start

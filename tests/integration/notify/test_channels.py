@@ -23,6 +23,7 @@ from tests.integration.notify.conftest import Receiver, SmtpServer, run_until
 from tests.integration.notify.helpers import (
     DINGTALK_SECRET,
     SECRET,
+    Screen,
     add,
     all_settled,
     attempts,
@@ -32,6 +33,7 @@ from tests.integration.notify.helpers import (
     screen,
     secured_broker,
     settings_for,
+    starter,
 )
 from tests.unit.api.notify.test_signing import _dingtalk_documented
 
@@ -51,7 +53,7 @@ def test_every_channel_delivers_once_in_its_own_format(
         ids = add(database, note([person(receiver, 1), person(receiver, 2, email=None)]), settings)
         worker = NotificationWorker(database.sessions, settings)
         run_until(
-            async_start(worker), worker.stop, lambda: all_settled(database),
+            starter(worker), worker.stop, lambda: all_settled(database),
             what="every delivery",
         )  # fmt: skip
         rows = outbox(database)
@@ -77,13 +79,6 @@ def test_every_channel_delivers_once_in_its_own_format(
     finally:
         viewer.close()
         broker.stop()
-
-
-def async_start(worker: NotificationWorker):  # type: ignore[no-untyped-def]
-    async def start() -> None:
-        worker.start()
-
-    return start
 
 
 def _check_webhook(receiver: Receiver, delivery_id: int) -> None:
@@ -146,12 +141,12 @@ def _check_email(smtp: SmtpServer) -> None:
     assert message["From"] == "天衢新区城市运行 <ops@tianqu.example>"
     assert message.get_content_type() == "text/plain"
     assert message.get_content_charset() == "utf-8"
-    text = message.get_content()  # type: ignore[attr-defined]
+    text = message.get_content()
     assert "东站北广场 3 号井 CH4 62 %LEL" in text
     assert "责任层级：乡镇/街道" in text
 
 
-def _check_screen(viewer, delivery_id: int) -> None:  # type: ignore[no-untyped-def]
+def _check_screen(viewer: Screen, delivery_id: int) -> None:
     [message] = viewer.received()
     assert message.topic == "tianqu/ops/screens/incidents"
     assert message.qos == 1
@@ -182,7 +177,7 @@ def test_starttls_mail_with_the_city_ca(
         )  # fmt: skip
         add(database, note([person(receiver)]), settings)
         worker = NotificationWorker(database.sessions, settings)
-        run_until(async_start(worker), worker.stop, lambda: all_settled(database))
+        run_until(starter(worker), worker.stop, lambda: all_settled(database))
         [row] = outbox(database).values()
         assert (row.channel, row.status) == ("email", "sent"), row.last_error
         [envelope] = server.mailbox.messages
@@ -203,7 +198,7 @@ def test_a_refused_mailbox_fails_at_once_with_the_servers_answer(
     )
     add(database, note([person(receiver, 1), person(receiver, 2)]), settings)
     worker = NotificationWorker(database.sessions, settings)
-    run_until(async_start(worker), worker.stop, lambda: all_settled(database))
+    run_until(starter(worker), worker.stop, lambda: all_settled(database))
     rows = {r.target: r for r in outbox(database).values()}
     refused, fine = rows["captain1@example.org"], rows["captain2@example.org"]
     assert (fine.status, refused.status, refused.attempts) == ("sent", "failed", 1)
@@ -223,7 +218,7 @@ def test_a_publish_outside_the_apis_acl_is_refused_by_the_broker(
         )  # fmt: skip
         add(database, note([]), settings)
         worker = NotificationWorker(database.sessions, settings)
-        run_until(async_start(worker), worker.stop, lambda: all_settled(database))
+        run_until(starter(worker), worker.stop, lambda: all_settled(database))
         [row] = outbox(database).values()
         assert (row.channel, row.status, row.attempts) == (ChannelName.SCREENS, "failed", 1)
         assert row.last_error is not None and "Not authorized" in row.last_error
