@@ -65,12 +65,18 @@ EMQX = EmqxConfig(auth_url="http://emqx-auth:8090/authn")
 INFLUX2 = Influx2Config()
 
 INFLUX_INIT_SCRIPT = "deploy/compose/influxdb/init.sh"
-GRAFANA_DIRS = {
-    "grafana-datasources": "dashboards/provisioning/datasources",
-    "grafana-dashboard-providers": "dashboards/provisioning/dashboards",
-    "grafana-alerting": "dashboards/provisioning/alerting",
-    "grafana-dashboards": "dashboards/generated",
+# Grafana's provisioning as dashboards/ generates it: ConfigMap → (directory, mount path).
+# The datasource file there is the user/password variant, which InfluxDB 2.7's v1 logins
+# accept; the contact point is Grafana 12's signed webhook, hence the Grafana 12 image.
+GRAFANA_PROVISIONING = {
+    "grafana-datasources": ("dashboards/provisioning/datasources", "datasources"),
+    "grafana-dashboard-providers": ("dashboards/provisioning/dashboards", "dashboards"),
+    "grafana-alerting": ("dashboards/provisioning/alerting", "alerting"),
 }
+GRAFANA_JSON_DIR = "dashboards/json"
+# dashboards.names.GRAFANA_DASHBOARDS_DIR: the file providers' paths start here.
+GRAFANA_DASHBOARDS_MOUNT = "/var/lib/grafana/dashboards/tianqu"
+GRAFANA_IMAGE = "grafana/grafana:12.0.0"
 
 # Secrets of the compose stack checked by ``check-env``; those absent from the environment
 # are not checked (compose passes the EMQX ones only with compose.emqx.yaml).
@@ -81,6 +87,7 @@ SECRET_VARS = (
     "INFLUX_INGEST_PASSWORD",
     "INFLUX_READ_PASSWORD",
     "GRAFANA_ADMIN_PASSWORD",
+    "TIANQU_GRAFANA_WEBHOOK_SECRET",
     "EMQX_NODE_COOKIE",
     "EMQX_DASHBOARD_PASSWORD",
 )
@@ -130,22 +137,106 @@ def configmap(name: str, data: Mapping[str, str], component: str) -> dict[str, A
 # --- the generated files ----------------------------------------------------------------------
 
 
-def _grafana_configmaps(repo: Path) -> list[dict[str, Any]]:
-    """Grafana's provisioning as produced by dashboards/ (empty until that exists)."""
-    maps = []
-    for name, rel in GRAFANA_DIRS.items():
-        folder = repo / rel
-        files = (
-            {
-                p.name: p.read_text(encoding="utf-8")
-                for p in sorted(folder.iterdir())
-                if p.is_file() and p.suffix in {".yaml", ".yml", ".json"}
-            }
-            if folder.is_dir()
-            else {}
+def _files(folder: Path) -> dict[str, str]:
+    if not folder.is_dir():
+        return {}
+    return {
+        p.name: p.read_text(encoding="utf-8")
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.suffix in {".yaml", ".yml", ".json"}
+    }
+
+
+def _grafana(repo: Path) -> list[dict[str, Any]]:
+    """Grafana's ConfigMaps and Deployment from what dashboards/ generated.
+
+    One ConfigMap per dashboard folder keeps each well under the 256 KiB that client-side
+    ``kubectl apply`` can annotate."""
+    maps = [
+        configmap(name, _files(repo / rel), "grafana")
+        for name, (rel, _) in GRAFANA_PROVISIONING.items()
+    ]
+    mounts = [
+        {"name": name, "mountPath": f"/etc/grafana/provisioning/{sub}", "readOnly": True}
+        for name, (_, sub) in GRAFANA_PROVISIONING.items()
+    ]
+    json_root = repo / GRAFANA_JSON_DIR
+    folders = (
+        sorted(p.name for p in json_root.iterdir() if p.is_dir()) if json_root.is_dir() else []
+    )
+    for folder in folders:
+        name = f"grafana-dashboards-{folder}"
+        maps.append(configmap(name, _files(json_root / folder), "grafana"))
+        mounts.append(
+            {"name": name, "mountPath": f"{GRAFANA_DASHBOARDS_MOUNT}/{folder}", "readOnly": True}
         )
-        maps.append(configmap(name, files, "grafana"))
-    return maps
+    volumes: list[dict[str, Any]] = [
+        {"name": "data", "persistentVolumeClaim": {"claimName": "grafana-data"}},
+        *({"name": m["name"], "configMap": {"name": m["name"]}} for m in mounts),
+    ]
+    return [*maps, _grafana_deployment([{"name": "data", "mountPath": "/var/lib/grafana"},
+                                        *mounts], volumes)]  # fmt: skip
+
+
+def _secret_env(name: str, key: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": "tianqu-secrets", "key": key}}}
+
+
+def _grafana_deployment(
+    mounts: list[dict[str, Any]], volumes: list[dict[str, Any]]
+) -> dict[str, Any]:
+    env = [
+        {"name": "GF_SECURITY_ADMIN_USER", "value": "admin"},
+        _secret_env("GF_SECURITY_ADMIN_PASSWORD", "grafana-admin-password"),
+        {"name": "GF_USERS_ALLOW_SIGN_UP", "value": "false"},
+        {"name": "GF_AUTH_ANONYMOUS_ENABLED", "value": "false"},
+        {"name": "GF_ANALYTICS_REPORTING_ENABLED", "value": "false"},
+        {"name": "GF_ANALYTICS_CHECK_FOR_UPDATES", "value": "false"},
+        # Expanded by the provisioning files (dashboards/provisioning.py).
+        {"name": "TIANQU_INFLUX_URL", "value": "http://influxdb:8086"},
+        {"name": "TIANQU_INFLUX_USER", "value": "tianqu-reader"},
+        _secret_env("TIANQU_INFLUX_PASSWORD", "influx-read-password"),
+        {"name": "TIANQU_API_URL", "value": "http://api:8000"},
+        _secret_env("TIANQU_GRAFANA_WEBHOOK_SECRET", "grafana-webhook-secret"),
+    ]
+    probe = {"httpGet": {"path": "/api/health", "port": "http"}}
+    container = {
+        "name": "grafana",
+        "image": GRAFANA_IMAGE,
+        "env": env,
+        "ports": [{"name": "http", "containerPort": 3000}],
+        "readinessProbe": {**probe, "periodSeconds": 10},
+        "livenessProbe": {**probe, "initialDelaySeconds": 30, "periodSeconds": 30},
+        "resources": {
+            "requests": {"cpu": "250m", "memory": "256Mi"},
+            "limits": {"cpu": "1", "memory": "1Gi"},
+        },
+        "volumeMounts": mounts,
+    }
+    labels = {"app.kubernetes.io/name": "grafana"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "grafana", "labels": labels},
+        "spec": {
+            "replicas": 1,
+            "strategy": {"type": "Recreate"},
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "securityContext": {
+                        "runAsUser": 472,
+                        "runAsGroup": 472,
+                        "fsGroup": 472,
+                        "runAsNonRoot": True,
+                    },
+                    "containers": [container],
+                    "volumes": volumes,
+                },
+            },
+        },
+    }
 
 
 def rendered_files(repo: Path = REPO) -> dict[str, str]:
@@ -163,8 +254,7 @@ def rendered_files(repo: Path = REPO) -> dict[str, str]:
         "deploy/compose/influxdb/config.yml": influx_conf,
         "deploy/k8s/base/generated/emqx-config.yaml": HEADER + dump_yaml([emqx_map]),
         "deploy/k8s/base/generated/influxdb-config.yaml": HEADER + dump_yaml([influx_map]),
-        "deploy/k8s/base/generated/grafana-provisioning.yaml": HEADER
-        + dump_yaml(_grafana_configmaps(repo)),
+        "deploy/k8s/base/generated/grafana.yaml": HEADER + dump_yaml(_grafana(repo)),
     }
 
 

@@ -15,7 +15,12 @@ from typing import Any
 import jsonschema
 import pytest
 
-from devstack.deploy_render import GRAFANA_DIRS
+from devstack.deploy_render import (
+    GRAFANA_DASHBOARDS_MOUNT,
+    GRAFANA_IMAGE,
+    GRAFANA_JSON_DIR,
+    GRAFANA_PROVISIONING,
+)
 from tests.deploy.conftest import COMPOSE_DIR, REPO, env_example, load_yaml
 
 PYTHON_SERVICES = ("ingest-1", "ingest-2", "api", "alerting")
@@ -138,8 +143,12 @@ def test_every_variable_is_in_env_example() -> None:
 
 
 def test_grafana_mounts_the_dashboards_output(compose: dict[str, Any]) -> None:
-    mounts = {m.split(":")[0] for m in compose["services"]["grafana"]["volumes"]}
-    for rel in GRAFANA_DIRS.values():
-        source = "../../" + rel
-        assert source in mounts
-        assert (COMPOSE_DIR / source).resolve() == (REPO / rel).resolve()
+    grafana = compose["services"]["grafana"]
+    assert grafana["image"] == GRAFANA_IMAGE  # the same as in Kubernetes
+    mounts = {m.split(":")[0]: m.split(":")[1] for m in grafana["volumes"]}
+    for rel, sub in GRAFANA_PROVISIONING.values():
+        assert mounts["../../" + rel] == f"/etc/grafana/provisioning/{sub}"
+    assert mounts["../../" + GRAFANA_JSON_DIR] == GRAFANA_DASHBOARDS_MOUNT
+    for source in mounts:
+        if source.startswith("../../"):
+            assert (COMPOSE_DIR / source).resolve() == (REPO / source[6:]).resolve()

@@ -70,20 +70,34 @@ def test_k8s_configmaps_carry_the_compose_files() -> None:
     assert influx["data"]["config.yml"] == (REPO / "deploy/compose/influxdb/config.yml").read_text()
 
 
-def test_grafana_configmaps_follow_the_dashboards_output() -> None:
-    maps = {
-        d["metadata"]["name"]: d
-        for d in load_yaml_all(REPO / "deploy/k8s/base/generated/grafana-provisioning.yaml")
-    }
-    assert set(maps) == set(deploy_render.GRAFANA_DIRS)
-    for name, rel in deploy_render.GRAFANA_DIRS.items():
-        folder = REPO / rel
-        expected = (
-            {p.name for p in folder.iterdir() if p.suffix in {".yaml", ".yml", ".json"}}
-            if folder.is_dir()
-            else set()
-        )
-        assert set(maps[name]["data"] or {}) == expected
+def test_grafana_follows_the_dashboards_output(tmp_path) -> None:
+    """Each provisioning file and each dashboard folder that dashboards/ writes is mounted."""
+    for rel, _ in deploy_render.GRAFANA_PROVISIONING.values():
+        (tmp_path / rel).mkdir(parents=True)
+        (tmp_path / rel / "one.yaml").write_text("apiVersion: 1\n")
+    for folder in ("district", "devices"):
+        (tmp_path / deploy_render.GRAFANA_JSON_DIR / folder).mkdir(parents=True)
+        (tmp_path / deploy_render.GRAFANA_JSON_DIR / folder / f"{folder}.json").write_text("{}")
+    docs = deploy_render._grafana(tmp_path)
+    maps = {d["metadata"]["name"]: d["data"] for d in docs if d["kind"] == "ConfigMap"}
+    assert maps["grafana-dashboards-district"] == {"district.json": "{}"}
+    assert maps["grafana-datasources"] == {"one.yaml": "apiVersion: 1\n"}
+    (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    root = deploy_render.GRAFANA_DASHBOARDS_MOUNT
+    assert mounts["grafana-dashboards-devices"] == f"{root}/devices"
+    assert mounts["grafana-alerting"] == "/etc/grafana/provisioning/alerting"
+    volumes = {v["name"] for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert set(mounts) == volumes
+
+
+def test_grafana_configmaps_fit_kubectl_apply() -> None:
+    """Client-side apply keeps a copy in an annotation limited to 256 KiB."""
+    for doc in load_yaml_all(REPO / "deploy/k8s/base/generated/grafana.yaml"):
+        if doc["kind"] == "ConfigMap":
+            size = sum(len(v.encode()) for v in (doc["data"] or {}).values())
+            assert size < 200_000, doc["metadata"]["name"]
 
 
 def test_influxd2_config_is_yaml() -> None:

@@ -1,0 +1,110 @@
+"""The Dockerfile and the scripts the containers run (no Docker engine here: the scripts run
+under the machine's own sh, the Dockerfile is checked for what the image must contain)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.conftest import COMPOSE_DIR, REPO
+
+DOCKERFILE = (REPO / "Dockerfile").read_text()
+
+
+def test_multi_stage_non_root_with_tini() -> None:
+    stages = re.findall(r"^FROM \S+ AS (\w+)", DOCKERFILE, flags=re.M)
+    assert stages == ["build", "runtime"]
+    runtime = DOCKERFILE.split("AS runtime", 1)[1]
+    assert re.search(r"^USER 10001:10001$", runtime, flags=re.M)
+    assert "build-essential" not in runtime
+    assert '"/usr/bin/tini", "--"' in runtime
+    for package in ("tini", "tzdata", "sqlite3", "ca-certificates"):
+        assert package in runtime
+
+
+def test_every_python_package_is_copied_into_the_image() -> None:
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    include = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {p.rstrip("*") for p in include}
+    copied = set(re.findall(r"^COPY (\w+) \./\1$", DOCKERFILE, flags=re.M))
+    present = {p for p in packages if (REPO / p).is_dir()}
+    assert present <= copied, f"not copied: {present - copied}"
+    missing = {p for p in copied if not (REPO / p).is_dir()}
+    assert not missing, f"COPY of directories that do not exist: {missing}"
+    dockerignore = (REPO / ".dockerignore").read_text().splitlines()
+    for package in copied:
+        assert f"!{package}/" in dockerignore
+
+
+def test_entrypoint_reads_file_secrets(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("s3cr3t value")
+    env = {"PATH": os.environ["PATH"], "TIANQU_INGEST_MQTT_PASSWORD_FILE": str(secret),
+           "OTHER_FILE": "/nonexistent"}  # fmt: skip
+    out = subprocess.run(
+        ["sh", str(REPO / "deploy/docker/entrypoint.sh"), "env"],
+        env=env, capture_output=True, text=True, timeout=10, check=True,
+    ).stdout  # fmt: skip
+    lines = out.splitlines()
+    assert "TIANQU_INGEST_MQTT_PASSWORD=s3cr3t value" in lines
+    assert not any(line.startswith("TIANQU_INGEST_MQTT_PASSWORD_FILE=") for line in lines)
+    assert "OTHER_FILE=/nonexistent" in lines  # only TIANQU_* variables are expanded
+
+
+def test_entrypoint_refuses_an_unreadable_secret(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "TIANQU_API_SECRET_KEY_FILE": str(tmp_path / "none")}
+    result = subprocess.run(
+        ["sh", str(REPO / "deploy/docker/entrypoint.sh"), "true"],
+        env=env, capture_output=True, text=True, timeout=10, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "TIANQU_API_SECRET_KEY_FILE" in result.stderr
+
+
+def test_broker_wrapper_reloads_mosquitto_when_the_api_rewrites_its_files(
+    tmp_path: Path,
+) -> None:
+    """The API replaces the files (temporary file + rename); the wrapper sends SIGHUP."""
+    auth = tmp_path / "auth"
+    auth.mkdir()
+    for name in ("passwords", "acl"):
+        (auth / name).write_text("# empty\n")
+    hups = tmp_path / "hups"
+    fake_broker = f'trap "echo hup >> {hups}" HUP; trap "exit 0" TERM; while :; do sleep 0.1; done'
+    proc = subprocess.Popen(
+        ["sh", str(COMPOSE_DIR / "mosquitto/entrypoint.sh"), "sh", "-c", fake_broker],
+        env={"PATH": os.environ["PATH"], "AUTH_DIR": str(auth)},
+        start_new_session=True,
+    )
+    try:
+        time.sleep(0.5)
+        tmp = auth / ".acl.tmp"
+        tmp.write_text("user device-1\ntopic write tianqu/v1/x\n")
+        tmp.replace(auth / "acl")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not hups.exists():
+            time.sleep(0.2)
+        assert hups.exists(), "no SIGHUP within 10 s of the change"
+        assert hups.read_text().count("hup") == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail("the wrapper did not stop on SIGTERM")
+    assert proc.returncode == 0
+
+
+def test_broker_init_is_idempotent_about_service_logins() -> None:
+    script = (REPO / "deploy/docker/broker-init.sh").read_text()
+    assert 'if [ ! -s "$secrets/$account-mqtt-password" ]' in script
+    assert "for account in ingest alerting" in script
+    assert script.rstrip().endswith("python -m api sync-broker")
