@@ -1,0 +1,1 @@
+"""The boards: cockpits per level, one per kind of device, platform health."""
