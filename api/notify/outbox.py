@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from api.models.tables import utcnow
@@ -159,7 +159,7 @@ def enqueue(
     return [row.id for row in rows]
 
 
-def _claimable(now: datetime) -> list[object]:
+def _claimable(now: datetime) -> list[ColumnElement[bool]]:
     return [
         OutboxRow.status == PENDING,
         or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
@@ -177,7 +177,7 @@ def claim(
     due = (
         select(OutboxRow.id)
         .where(OutboxRow.channel == channel.value, OutboxRow.next_attempt_at <= now)
-        .where(*_claimable(now))  # type: ignore[arg-type]
+        .where(*_claimable(now))
         .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
         .limit(limit)
     )
@@ -186,7 +186,7 @@ def claim(
     stmt = (
         update(OutboxRow)
         .where(OutboxRow.id.in_(due.scalar_subquery()))
-        .where(*_claimable(now))  # type: ignore[arg-type]
+        .where(*_claimable(now))
         .values(
             claimed_until=now + timedelta(seconds=ttl_s),
             claimed_by=worker[:80],

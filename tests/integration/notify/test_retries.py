@@ -161,6 +161,8 @@ def test_a_hanging_webhook_delays_neither_email_nor_the_screens_nor_new_incident
         rows = outbox(database)
         webhook_rows = [r for r in rows.values() if r.channel == "webhook"]
         assert [r.status for r in webhook_rows] == ["pending", "pending"]
+        # The stopped worker gave its claim back: another replica need not wait for it to lapse.
+        assert [r.claim_token for r in webhook_rows] == [None, None]
         assert sorted(m.payload.count(b'"incident_id":4') for m in viewer.received()) == [1, 1]
         assert {r.status for r in rows.values() if r.channel in ("email", "screens")} == {"sent"}
         assert first and rows_seen["second"]
