@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 
 from pydantic import ValidationError
@@ -26,6 +27,8 @@ def main() -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per delivery is noise
+    if settings.nice:
+        os.nice(settings.nice)  # evaluation yields the CPU to ingestion when both want it
     try:
         asyncio.run(serve(settings))
     except (CityModelError, RulesError) as exc:

@@ -54,6 +54,12 @@ class AlertingSettings(BaseSettings):
     health_port: int = Field(default=9109, ge=0, le=65535, description="0 switches it off")
     drain_timeout_s: float = Field(default=10.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    nice: int = Field(
+        default=0,
+        ge=0,
+        le=19,
+        description="added to the process's niceness: under CPU contention the ingester wins",
+    )
 
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> AlertingSettings:

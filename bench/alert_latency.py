@@ -14,8 +14,9 @@ process (``python -m alerting``), then:
 
 ``--with-ingest`` also starts influxd and the ingester and measures what the evaluator costs
 ingestion, with ``bench.ingest_throughput``'s own measurements run twice, without and with the
-evaluator subscribed beside it: the burst throughput (median of ``--repeat``) and the ingest
-latency at the same paced rate.
+evaluator subscribed beside it: the burst throughput (median of ``--repeat``; the evaluator's
+backlog is drained before each burst, so each starts as the first did) and the ingest latency
+at the same paced rate. ``--nice N`` runs the evaluator with ``TIANQU_ALERTING_NICE=N``.
 
 Prints progress on stderr and one JSON object last with ``p50_ms``, ``p99_ms``, ``alerts``,
 ``lost`` (and the ingestion comparison when asked).
@@ -153,8 +154,8 @@ def _crossings(broker: Broker, per_s: float, seconds: float, tag: str) -> list[s
 
 
 def start_alerting(
-    broker: Broker, state: Path, api_url: str, api_key: str, client_id: str
-) -> ManagedProcess:
+    broker: Broker, state: Path, api_url: str, api_key: str, client_id: str, nice: int = 0
+) -> tuple[ManagedProcess, str]:
     health = free_port()
     proc = ManagedProcess(
         "alerting",
@@ -169,6 +170,7 @@ def start_alerting(
             "TIANQU_ALERTING_STATE_DIR": str(state / client_id),
             "TIANQU_ALERTING_HEALTH_PORT": str(health),
             "TIANQU_ALERTING_LOG_LEVEL": "WARNING",
+            "TIANQU_ALERTING_NICE": str(nice),
         },
         cwd=REPO,
     )
@@ -177,12 +179,35 @@ def start_alerting(
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{health}/readyz", timeout=1).status_code == 200:
-                return proc
+                return proc, f"http://127.0.0.1:{health}"
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
     proc.stop()
     raise RuntimeError(f"the evaluator did not get ready:\n{proc.log_tail()}")
+
+
+def _evaluated(health_url: str) -> float:
+    text = httpx.get(f"{health_url}/metrics", timeout=5).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("tianqu_alerting_received_total")
+    )
+
+
+def wait_drained(health_url: str, quiet_s: float = 1.0, within_s: float = 120.0) -> None:
+    """Until the evaluator has taken nothing new for ``quiet_s``: its backlog is gone."""
+    deadline = time.monotonic() + within_s
+    last = _evaluated(health_url)
+    still_since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = _evaluated(health_url)
+        if now != last:
+            last, still_since = now, time.monotonic()
+        elif time.monotonic() - still_since >= quiet_s:
+            return
 
 
 def _percentile(values: list[int], q: float) -> float:
@@ -236,6 +261,7 @@ def ingest_comparison(broker: Broker, state: Path, args: argparse.Namespace) -> 
     influx.start()
     ingester = None
     evaluator = None
+    health = ""
     sink = Receiver()
     result: dict[str, Any] = {}
     try:
@@ -244,11 +270,16 @@ def ingest_comparison(broker: Broker, state: Path, args: argparse.Namespace) -> 
         ingester = start_ingester(broker, influx, state)
         for label in ("without", "with"):
             if label == "with":
-                evaluator = start_alerting(broker, state, sink.url, "bench", "bench-alerting-ing")
-            bursts = [
-                ingest_burst(broker, client, args.ingest_messages, 8, f"{label}{i}")[0]
-                for i in range(args.repeat)
-            ]
+                evaluator, health = start_alerting(
+                    broker, state, sink.url, "bench", "bench-alerting-ing", args.nice
+                )
+            bursts = []
+            for i in range(args.repeat):
+                bursts.append(
+                    ingest_burst(broker, client, args.ingest_messages, 8, f"{label}{i}")[0]
+                )
+                if health:  # each burst starts with the evaluator idle, as the first did
+                    wait_drained(health)
             p50, p99, _ = paced_latency(broker, client, args.rate, args.ingest_seconds)
             result[f"ingest_{label}_alerting_msgs_s"] = round(statistics.median(bursts))
             result[f"ingest_{label}_alerting_p99_ms"] = p99
@@ -284,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingest-messages", type=int, default=100_000)
     parser.add_argument("--ingest-seconds", type=float, default=15.0)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--nice", type=int, default=0, help="TIANQU_ALERTING_NICE for the evaluator (0–19)"
+    )
     args = parser.parse_args(argv)
 
     state = Path(tempfile.mkdtemp(prefix="tianqu-alert-bench-"))
@@ -291,10 +325,12 @@ def main(argv: list[str] | None = None) -> int:
     broker.start()
     receiver = Receiver()
     evaluator = None
-    result: dict[str, Any] = {"cores": os.cpu_count()}
+    result: dict[str, Any] = {"cores": os.cpu_count(), "nice": args.nice}
     try:
         api_url = args.api_url or receiver.url
-        evaluator = start_alerting(broker, state, api_url, args.api_key, "bench-alerting")
+        evaluator, _ = start_alerting(
+            broker, state, api_url, args.api_key, "bench-alerting", args.nice
+        )
         _log(
             f"{args.rate:,.0f} msg/s of normal readings for {args.seconds:.0f} s, "
             f"{args.crossings_per_s:g} crossings/s; latency to {api_url}…"

@@ -41,6 +41,9 @@ class Evaluator:
         self._no_data = {r.id: r for r in book.no_data}
         self._correlations = {r.id: r for r in book.correlations}
         self._effective: dict[tuple[str, str, str, str], ThresholdRule] = {}
+        self._compiled: dict[
+            tuple[str, str, str, Kind, str | None], list[tuple[ThresholdRule, ThresholdRule]]
+        ] = {}
         self._states: dict[tuple[str, str], ThresholdState] = {}
         self._silence = SilenceWatch(list(book.no_data))
         self._correlator = Correlator(list(book.correlations))
@@ -51,14 +54,12 @@ class Evaluator:
         site = getattr(reading, "site", None)
         road = reading.road if isinstance(reading, StreetlightReading) else None
         river = reading.river if isinstance(reading, RiverReading) else None
-        self.devices.update(device, site=site, road=road, river=river)
+        if site != device.site or road != device.road or river != device.river:
+            self.devices.update(device, site=site, road=road, river=river)
         self.devices.seen(device, self.clock.now_ms())
-        events = self._spoke(device, reading.ts)
+        events = self._spoke(device, reading.ts) if self._silence.firing_for(device) else []
         station = self.places.station(river, where.village) if river else None
-        for rule in self._rules.get((where.kind, site), ()):
-            effective = self._effective_rule(rule, device)
-            if not effective.enabled:
-                continue
+        for rule, effective in self._device_rules(device, site):
             value: Value = getattr(reading, effective.quantity)
             matched = holds(effective.condition, value, station)
             if matched is None:
@@ -176,6 +177,21 @@ class Evaluator:
         return self._area_events(self._correlator.idle_firing(self.clock.now_ms()))
 
     # -- internals
+    def _device_rules(
+        self, device: DeviceRecord, site: str | None
+    ) -> list[tuple[ThresholdRule, ThresholdRule]]:
+        """(rule, its effective form) for the enabled rules of one device, worked out once."""
+        key = (device.device_id, device.township, device.village, device.kind, site)
+        found = self._compiled.get(key)
+        if found is None:
+            found = []
+            for rule in self._rules.get((device.kind, site), ()):
+                effective = self._effective_rule(rule, device)
+                if effective.enabled:
+                    found.append((rule, effective))
+            self._compiled[key] = found
+        return found
+
     def _effective_rule(self, rule: ThresholdRule, device: DeviceRecord) -> ThresholdRule:
         key = (rule.id, device.device_id, device.township, device.village)
         found = self._effective.get(key)

@@ -28,6 +28,10 @@ class SilenceWatch:
     def __init__(self, rules: list[NoDataRule]) -> None:
         self.rules = rules
         self._firing: set[tuple[str, str]] = set()  # (rule id, device id)
+        self._devices: dict[str, int] = {}  # device id → rules firing for it
+
+    def firing_for(self, device: DeviceRecord) -> bool:
+        return device.device_id in self._devices
 
     def is_firing(self, rule_id: str, device_id: str) -> bool:
         return (rule_id, device_id) in self._firing
@@ -46,11 +50,16 @@ class SilenceWatch:
         return found
 
     def mark_firing(self, rule_id: str, device_id: str) -> None:
-        self._firing.add((rule_id, device_id))
+        if (rule_id, device_id) not in self._firing:
+            self._firing.add((rule_id, device_id))
+            self._devices[device_id] = self._devices.get(device_id, 0) + 1
 
     def spoke(self, device_id: str) -> list[str]:
         """The rules firing for a device that has just spoken; they are resolved."""
+        if device_id not in self._devices:
+            return []
         ids = [rule.id for rule in self.rules if (rule.id, device_id) in self._firing]
         for rule_id in ids:
             self._firing.discard((rule_id, device_id))
+        del self._devices[device_id]
         return ids
