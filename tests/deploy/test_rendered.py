@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pyhocon
 
 from devstack import deploy_render
@@ -104,3 +106,27 @@ def test_influxd2_config_is_yaml() -> None:
     conf = load_yaml(REPO / "deploy/compose/influxdb/config.yml")
     assert conf["reporting-disabled"] is True
     assert conf["http-bind-address"] == ":8086"
+
+
+def test_grafana_gets_every_variable_its_provisioning_names(compose) -> None:
+    """The provisioning files name ${VARS} that Grafana expands: compose and Kubernetes set
+    each of them, and every file provider's path is a mounted dashboard folder."""
+    names: set[str] = set()
+    for rel, _ in deploy_render.GRAFANA_PROVISIONING.values():
+        for path in sorted((REPO / rel).glob("*.y*ml")):
+            names |= set(re.findall(r"\$\{([A-Z0-9_]+)\}", path.read_text()))
+    assert names  # the dashboards work has generated its files
+    compose_env = set(compose["services"]["grafana"]["environment"])
+    docs = load_yaml_all(REPO / "deploy/k8s/base/generated/grafana.yaml")
+    (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    k8s_env = {e["name"] for e in container["env"]}
+    assert names <= compose_env, names - compose_env
+    assert names <= k8s_env, names - k8s_env
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    providers = load_yaml(REPO / "dashboards/provisioning/dashboards/tianqu.yaml")["providers"]
+    for provider in providers:
+        path = provider["options"]["path"]
+        assert path in mounts, path
+        folder = path.removeprefix(deploy_render.GRAFANA_DASHBOARDS_MOUNT + "/")
+        assert (REPO / deploy_render.GRAFANA_JSON_DIR / folder).is_dir()
