@@ -3,7 +3,7 @@
 #  1. a CA and the broker's server certificate, unless the city's own are already in the PKI
 #     volume (put ca.crt, server.crt, server.key — and ca.key if the API signs device CSRs);
 #  2. the broker logins of the platform's services (ingesters, rule evaluator), made once,
-#     their passwords kept as files in the secrets volume for the services' *_FILE variables;
+#     their passwords kept as files in the secrets volume for the services' *_FROM_FILE variables;
 #  3. mosquitto's password and ACL files, rendered by the API from its registry.
 # Runs with the API's environment (TIANQU_API_*), on the API's state volume.
 set -eu

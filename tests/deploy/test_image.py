@@ -46,26 +46,28 @@ def test_every_python_package_is_copied_into_the_image() -> None:
 def test_entrypoint_reads_file_secrets(tmp_path: Path) -> None:
     secret = tmp_path / "pw"
     secret.write_text("s3cr3t value")
-    env = {"PATH": os.environ["PATH"], "TIANQU_INGEST_MQTT_PASSWORD_FILE": str(secret),
-           "OTHER_FILE": "/nonexistent"}  # fmt: skip
+    env = {"PATH": os.environ["PATH"], "TIANQU_INGEST_MQTT_PASSWORD_FROM_FILE": str(secret),
+           "TIANQU_API_MQTT_PASSWORD_FILE": "/broker/passwords",  # a path setting, kept
+           "OTHER_FROM_FILE": "/nonexistent"}  # fmt: skip
     out = subprocess.run(
         ["sh", str(REPO / "deploy/docker/entrypoint.sh"), "env"],
         env=env, capture_output=True, text=True, timeout=10, check=True,
     ).stdout  # fmt: skip
     lines = out.splitlines()
     assert "TIANQU_INGEST_MQTT_PASSWORD=s3cr3t value" in lines
-    assert not any(line.startswith("TIANQU_INGEST_MQTT_PASSWORD_FILE=") for line in lines)
-    assert "OTHER_FILE=/nonexistent" in lines  # only TIANQU_* variables are expanded
+    assert not any(line.startswith("TIANQU_INGEST_MQTT_PASSWORD_FROM_FILE=") for line in lines)
+    assert "TIANQU_API_MQTT_PASSWORD_FILE=/broker/passwords" in lines
+    assert "OTHER_FROM_FILE=/nonexistent" in lines  # only TIANQU_* variables are expanded
 
 
 def test_entrypoint_refuses_an_unreadable_secret(tmp_path: Path) -> None:
-    env = {"PATH": os.environ["PATH"], "TIANQU_API_SECRET_KEY_FILE": str(tmp_path / "none")}
+    env = {"PATH": os.environ["PATH"], "TIANQU_API_SECRET_KEY_FROM_FILE": str(tmp_path / "none")}
     result = subprocess.run(
         ["sh", str(REPO / "deploy/docker/entrypoint.sh"), "true"],
         env=env, capture_output=True, text=True, timeout=10, check=False,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "TIANQU_API_SECRET_KEY_FILE" in result.stderr
+    assert "TIANQU_API_SECRET_KEY_FROM_FILE" in result.stderr
 
 
 def test_broker_wrapper_reloads_mosquitto_when_the_api_rewrites_its_files(

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from alerting.settings import AlertingSettings
 from api.core.config import Settings as ApiSettings
+from api.notify.settings import NotifySettings
 from devstack.deploy_render import SECRET_VARS, placeholder_problems
 from ingest.settings import IngestSettings
 from tests.deploy.conftest import COMPOSE_DIR, REPO, env_example, interpolate
@@ -29,11 +30,11 @@ SETTINGS = {"api": ApiSettings, "ingest-1": IngestSettings, "alerting": Alerting
 
 def service_env(compose: dict[str, Any], service: str, dot_env: dict[str, str]) -> dict[str, str]:
     """The service's environment as the container sees it after the image's entrypoint
-    (``*_FILE`` variables become the variable itself: here a real, random secret)."""
+    (``*_FROM_FILE`` variables become the variable itself: here a real, random secret)."""
     env = {}
     for key, value in compose["services"][service]["environment"].items():
-        if key.endswith("_FILE"):
-            env[key.removesuffix("_FILE")] = secrets.token_urlsafe(24)
+        if key.endswith("_FROM_FILE"):
+            env[key.removesuffix("_FROM_FILE")] = secrets.token_urlsafe(24)
         else:
             env[key] = interpolate(str(value), dot_env)
     return env
@@ -61,16 +62,31 @@ def test_service_refuses_the_shipped_placeholders(
         SETTINGS[service]()
 
 
+PREFIXES = {"api": "TIANQU_API_", "ingest-1": "TIANQU_INGEST_", "alerting": "TIANQU_ALERTING_"}
+
+
 @pytest.mark.parametrize("service", sorted(SETTINGS))
 def test_service_starts_with_real_secrets(
     service: str, compose: dict[str, Any], clean_environ: pytest.MonkeyPatch
 ) -> None:
-    """The same environment with real secrets is accepted: every variable compose sets is
-    one the service knows (extra="forbid"), and the refusal above is the placeholder's."""
-    for key, value in service_env(compose, service, real_secrets(env_example())).items():
+    """The same environment with real secrets is accepted, so the refusal above is the
+    placeholder's; and every variable compose sets is a setting the service has (pydantic
+    settings would silently ignore a misspelt one)."""
+    env = service_env(compose, service, real_secrets(env_example()))
+    for key, value in env.items():
         clean_environ.setenv(key, value)
     settings = SETTINGS[service]()
     assert settings.environment == "production"
+    fields = set(type(settings).model_fields)
+    for key in env:
+        assert key.removeprefix(PREFIXES[service]).lower() in fields, f"{service}: {key}"
+
+
+@pytest.mark.parametrize("settings_class", [*SETTINGS.values(), NotifySettings])
+def test_no_setting_is_named_like_a_secret_file(settings_class: type) -> None:
+    """The image's entrypoint reads TIANQU_<NAME>_FROM_FILE into TIANQU_<NAME>: no setting
+    may itself end in _from_file, or it would be consumed."""
+    assert not [f for f in settings_class.model_fields if f.endswith("_from_file")]
 
 
 def test_preflight_refuses_every_placeholder_in_env_example() -> None:
