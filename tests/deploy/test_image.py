@@ -110,3 +110,52 @@ def test_broker_init_is_idempotent_about_service_logins() -> None:
     assert 'if [ ! -s "$secrets/$account-mqtt-password" ]' in script
     assert "for account in ingest alerting" in script
     assert script.rstrip().endswith("python -m api sync-broker")
+
+
+def test_broker_init_makes_pki_logins_and_files_once(tmp_path: Path) -> None:
+    """The one-shot broker-init, run here as a process on a temporary state (as in its
+    container, with the API's production settings): a CA and server certificate readable by
+    the broker's group, the ingesters' and the evaluator's logins, the broker files; a second
+    run changes no password."""
+    import secrets
+    import sys
+
+    state = tmp_path / "state"
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "TIANQU_PKI_DIR": str(state / "pki"),
+        "TIANQU_SECRETS_DIR": str(state / "secrets"),
+        "MQTT_PUBLIC_HOST": "mqtt.example.gov.cn",
+        "TIANQU_API_ENVIRONMENT": "production",
+        "TIANQU_API_SECRET_KEY": secrets.token_urlsafe(48),
+        "TIANQU_API_STATE_DIR": str(state / "api"),
+        "TIANQU_API_MQTT_PASSWORD_FILE": str(state / "broker-auth/passwords"),
+        "TIANQU_API_MQTT_ACL_FILE": str(state / "broker-auth/acl"),
+    }
+    (state / "secrets").mkdir(parents=True)
+
+    def run() -> None:
+        result = subprocess.run(
+            ["sh", str(REPO / "deploy/docker/broker-init.sh")],
+            env=env, cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+
+    run()
+    pki = state / "pki"
+    assert (pki / "server.key").stat().st_mode & 0o777 == 0o640
+    assert (pki / "ca.key").stat().st_mode & 0o777 == 0o600  # only the API signs with it
+    passwords = {
+        name: (state / f"secrets/{name}-mqtt-password").read_text()
+        for name in ("ingest", "alerting")
+    }
+    assert all(len(p) >= 16 for p in passwords.values())
+    acl = (state / "broker-auth/acl").read_text()
+    assert "user ingest\ntopic read tianqu/v1/#" in acl
+    assert "user alerting\n" in acl
+    hashes = (state / "broker-auth/passwords").read_text()
+    assert hashes.startswith(("ingest:$7$", "alerting:$7$"))
+    assert not list((state / "secrets").glob("*.json"))  # the JSON with the password is gone
+    run()
+    again = {n: (state / f"secrets/{n}-mqtt-password").read_text() for n in passwords}
+    assert again == passwords
