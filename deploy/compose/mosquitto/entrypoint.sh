@@ -13,7 +13,8 @@ if [ "${1:-}" = "health" ]; then
   exit $?
 fi
 
-stamp() { ls -lin --full-time "$AUTH_DIR/passwords" "$AUTH_DIR/acl" 2>/dev/null | md5sum; }
+# inode, size and mtime of both files (a rename always brings a new inode); busybox and GNU stat
+stamp() { stat -c '%i %s %Y' "$AUTH_DIR/passwords" "$AUTH_DIR/acl" 2>/dev/null || true; }
 
 "$@" &
 child=$!
