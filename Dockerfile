@@ -14,6 +14,8 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 # A compiler only for a dependency without a wheel for this platform; it stays in this stage.
+# Debian packages follow the base image's suite (security updates), hence no version pins.
+# hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential \
  && rm -rf /var/lib/apt/lists/*
@@ -29,7 +31,8 @@ COPY api ./api
 COPY alerting ./alerting
 COPY dashboards ./dashboards
 COPY devstack ./devstack
-RUN pip install --upgrade pip && pip install . && python -m compileall -q /opt/venv
+# psycopg: the driver for TIANQU_API_DATABASE_URL=postgresql+psycopg://… (docs/scaling.md).
+RUN pip install . "psycopg[binary]>=3.2,<4" && python -m compileall -q /opt/venv
 
 # --- runtime: the venv, a few Debian packages, an unprivileged user ------------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -37,6 +40,7 @@ FROM ${PYTHON_IMAGE} AS runtime
 # tzdata: Asia/Shanghai for the simulators' and rules' local time; sqlite3: the operator's
 # tool for the spool, the dead letters and the SQLite registry; ca-certificates: TLS to the
 # broker and InfluxDB.
+# hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini tzdata sqlite3 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
