@@ -65,6 +65,34 @@ class Settings(BaseSettings):
     history_max_range_days: int = Field(default=93, ge=1, le=3660)
     history_max_points: int = Field(default=5000, ge=10, le=100_000)
 
+    # Incidents (三级机长制): escalation timeouts and deadlines come from the rules file.
+    rules_file: Path | None = Field(
+        default=None, description="default: $TIANQU_RULES_FILE or city/data/rules.yaml"
+    )
+    background_enabled: bool = Field(
+        default=True,
+        description="run the incident scheduler (escalation timers, the InfluxDB outbox, KPI "
+        "writes) and the notification worker in this process",
+    )
+    scheduler_interval_s: float = Field(default=1.0, ge=0.05, le=60)
+    timer_lease_s: int = Field(
+        default=60, ge=5, le=3600, description="how long a claimed timer stays with one replica"
+    )
+    kpi_every_s: int = Field(default=60, ge=5, le=3600)
+    instance_name: str | None = Field(
+        default=None, max_length=60, description="names this replica in claims; default host:pid"
+    )
+    # Grafana's webhook contact point: when a secret is set, every call must carry a valid
+    # hex HMAC-SHA256 of the body (or of "timestamp:body" when the timestamp header is sent).
+    grafana_webhook_secret: SecretStr | None = None
+    grafana_signature_header: str = "X-Grafana-Alerting-Signature"
+    grafana_timestamp_header: str = "X-Grafana-Alerting-Signature-Timestamp"
+    grafana_signature_max_age_s: int = Field(default=300, ge=10, le=86_400)
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s]+$",
+        description="where people open the cockpit; notifications link incidents under it",
+    )
     # Notifications to incident staff (api/notify): TIANQU_API_NOTIFY_* variables.
     notify: NotifySettings = Field(default_factory=NotifySettings)
 
@@ -85,7 +113,15 @@ class Settings(BaseSettings):
                 f"{MIN_SECRET_LENGTH} characters; generate one with "
                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
             )
+        if self.grafana_webhook_secret is not None and (
+            self.grafana_webhook_secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS
+        ):
+            raise ValueError("TIANQU_API_GRAFANA_WEBHOOK_SECRET is a placeholder")
         return self
+
+    @property
+    def development(self) -> bool:
+        return self.environment == "development"
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,8 +1,9 @@
 """The database: one engine per process, sessions per request, a schema version check.
 
-``create_all`` builds the tables and a ``schema_version`` row records what it built. A database
-made by another version is refused with a clear message instead of failing later on a missing
-column; when the schema first changes, that is the moment to bring in Alembic.
+``create_all`` builds the tables and a ``schema_version`` row records what it built. An older
+database is brought up to date by the additive steps of :mod:`api.core.migrations`; a database
+made by a newer version is refused with a clear message instead of failing later on a missing
+column.
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.core.migrations import migrate
+from api.models import incident_tables  # noqa: F401 - registers the incident tables with Base
 from api.models.tables import Base, SchemaVersion
 from api.notify import tables as notify_tables  # noqa: F401 - registers the outbox tables
 
-SCHEMA_VERSION = 1
+# 2: people's contacts for notifications (users.phone, email, dingtalk_webhook, dingtalk_secret,
+#    wecom_webhook); new tables: incidents, audit, timers, silences, duty roster, outboxes.
+SCHEMA_VERSION = 2
 
 
 class SchemaMismatch(RuntimeError):
@@ -41,7 +46,7 @@ def make_engine(url: str) -> Engine:
 
 
 def init_db(engine: Engine) -> None:
-    """Create missing tables; refuse a database of another schema version."""
+    """Create missing tables, migrate an older schema; refuse a newer one."""
     database = engine.url.database
     if engine.dialect.name == "sqlite" and database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -51,11 +56,16 @@ def init_db(engine: Engine) -> None:
         if row is None:
             session.add(SchemaVersion(id=1, version=SCHEMA_VERSION))
             session.commit()
-        elif row.version != SCHEMA_VERSION:
+        elif row.version > SCHEMA_VERSION:
             raise SchemaMismatch(
-                f"the database has schema version {row.version}, this API needs "
-                f"{SCHEMA_VERSION}; migrate it or point TIANQU_API_DATABASE_URL elsewhere"
+                f"the database has schema version {row.version}, newer than this API's "
+                f"{SCHEMA_VERSION}; run the newer API, migrate it, or point "
+                "TIANQU_API_DATABASE_URL elsewhere"
             )
+        elif row.version < SCHEMA_VERSION:
+            migrate(session.connection(), row.version, SCHEMA_VERSION)
+            row.version = SCHEMA_VERSION
+            session.commit()
 
 
 class Database:

@@ -3,8 +3,13 @@
 Roles say what a caller may do, the scope says where:
 
 - ``viewer``  reads devices and readings (Grafana, a screen in a village hall);
-- ``captain`` also registers, provisions and decommissions devices (and, next, works incidents);
-- ``admin``   also manages people and API keys, within its own area.
+- ``captain`` also registers, provisions and decommissions devices, and works incidents;
+- ``admin``   also manages people and API keys, within its own area;
+- ``service`` a platform service's API key (the rule evaluator, Grafana's contact point): it
+  reports alert events, and reads like a viewer. People never hold it.
+
+Incident actions (acknowledge, dispatch, resolve, …) need ``operate``; reporting alerts needs
+``report_alerts`` (service keys, and administrators for a manual test).
 """
 
 from __future__ import annotations
@@ -20,22 +25,32 @@ class Role(StrEnum):
     VIEWER = "viewer"
     CAPTAIN = "captain"
     ADMIN = "admin"
+    SERVICE = "service"
 
     @property
     def rank(self) -> int:
-        return {"viewer": 0, "captain": 1, "admin": 2}[self.value]
+        """For "a key cannot hold a higher role than its creator": only admins make service keys."""
+        return {"viewer": 0, "captain": 1, "admin": 2, "service": 2}[self.value]
+
+    @property
+    def for_people(self) -> bool:
+        return self is not Role.SERVICE
 
 
 class Permission(StrEnum):
     READ = "read"
     OPERATE = "operate"
     MANAGE_ACCESS = "manage_access"
+    REPORT_ALERTS = "report_alerts"
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({Permission.READ}),
     Role.CAPTAIN: frozenset({Permission.READ, Permission.OPERATE}),
-    Role.ADMIN: frozenset({Permission.READ, Permission.OPERATE, Permission.MANAGE_ACCESS}),
+    Role.ADMIN: frozenset(
+        {Permission.READ, Permission.OPERATE, Permission.MANAGE_ACCESS, Permission.REPORT_ALERTS}
+    ),
+    Role.SERVICE: frozenset({Permission.READ, Permission.REPORT_ALERTS}),
 }
 
 
@@ -52,4 +67,9 @@ class Principal:
 
     @property
     def rate_key(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    @property
+    def actor_key(self) -> str:
+        """Who did something, comparable across requests: ``user:12`` or ``api_key:3``."""
         return f"{self.kind}:{self.id}"

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.core.principal import Role
 from api.core.scope import Scope
 from api.core.security import new_api_key
 from api.models.apikeys import ApiKeyCreate
@@ -50,6 +51,19 @@ def list_in_scope(
         select(ApiKey).where(*conditions).order_by(ApiKey.id).limit(limit).offset(offset)
     )
     return list(rows), total
+
+
+def revoke_named(session: Session, name: str, role: Role) -> int:
+    """Revoke the live keys of a name and role (a service re-keyed); how many."""
+    keys = session.scalars(
+        select(ApiKey).where(
+            ApiKey.name == name, ApiKey.role == role.value, ApiKey.revoked_at.is_(None)
+        )
+    ).all()
+    for key in keys:
+        key.revoked_at = datetime.now(UTC)
+    session.commit()
+    return len(keys)
 
 
 def revoke(session: Session, key: ApiKey) -> ApiKey:

@@ -37,6 +37,11 @@ def create(session: Session, data: UserCreate) -> User:
         level=data.level.value,
         township=data.township,
         village=data.village,
+        phone=data.phone,
+        email=data.email,
+        dingtalk_webhook=data.dingtalk_webhook,
+        dingtalk_secret=data.dingtalk_secret.get_secret_value() if data.dingtalk_secret else None,
+        wecom_webhook=data.wecom_webhook,
     )
     session.add(user)
     session.commit()
@@ -67,6 +72,14 @@ def update(session: Session, user: User, data: UserUpdate) -> User:
         user.display_name = data.display_name
     if data.role is not None:
         user.role = data.role.value
+    # Contacts: a field sent as null clears it; a field left out keeps it.
+    for name in ("phone", "email", "dingtalk_webhook", "wecom_webhook"):
+        if name in data.model_fields_set:
+            setattr(user, name, getattr(data, name))
+    if "dingtalk_secret" in data.model_fields_set:
+        user.dingtalk_secret = (
+            data.dingtalk_secret.get_secret_value() if data.dingtalk_secret else None
+        )
     if data.password is not None:
         user.password_hash = hash_password(data.password)
         user.token_version += 1

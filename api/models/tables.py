@@ -51,7 +51,7 @@ class Base(DeclarativeBase):
 
 
 # A level's area columns: district = (NULL, NULL), township = (t, NULL), village = (t, v).
-_AREA_MATCHES_LEVEL = (
+AREA_MATCHES_LEVEL = (
     "(level = 'district' AND township IS NULL AND village IS NULL) OR "
     "(level = 'township' AND township IS NOT NULL AND village IS NULL) OR "
     "(level = 'village' AND township IS NOT NULL AND village IS NOT NULL)"
@@ -70,7 +70,7 @@ class SchemaVersion(Base):
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(_AREA_MATCHES_LEVEL, name="user_area_matches_level"),)
+    __table_args__ = (CheckConstraint(AREA_MATCHES_LEVEL, name="user_area_matches_level"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -84,11 +84,17 @@ class User(Base):
     # Bumped on a password change or deactivation: tokens issued before it stop working.
     token_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Where incident notifications reach the person (schema version 2).
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(254))
+    dingtalk_webhook: Mapped[str | None] = mapped_column(String(1000))
+    dingtalk_secret: Mapped[str | None] = mapped_column(String(200))  # 加签; never answered
+    wecom_webhook: Mapped[str | None] = mapped_column(String(1000))
 
 
 class ApiKey(Base):
     __tablename__ = "api_keys"
-    __table_args__ = (CheckConstraint(_AREA_MATCHES_LEVEL, name="api_key_area_matches_level"),)
+    __table_args__ = (CheckConstraint(AREA_MATCHES_LEVEL, name="api_key_area_matches_level"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
@@ -108,7 +114,7 @@ class Gateway(Base):
     """A network server publishing for many devices; its ACL covers an area or its devices."""
 
     __tablename__ = "gateways"
-    __table_args__ = (CheckConstraint(_AREA_MATCHES_LEVEL, name="gateway_area_matches_level"),)
+    __table_args__ = (CheckConstraint(AREA_MATCHES_LEVEL, name="gateway_area_matches_level"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # MQTT username = client id
     name: Mapped[str] = mapped_column(String(80))
