@@ -30,11 +30,11 @@ def main() -> int:
     if settings.nice:
         os.nice(settings.nice)  # evaluation yields the CPU to ingestion when both want it
     try:
-        asyncio.run(serve(settings))
+        healthy = asyncio.run(serve(settings))
     except (CityModelError, RulesError) as exc:
         print(f"alerting: {exc}", file=sys.stderr)
         return 2
-    return 0
+    return 0 if healthy else 1
 
 
 if __name__ == "__main__":

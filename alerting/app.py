@@ -93,6 +93,7 @@ class AlertingService:
         self._wake_pending = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.evaluated = 0
+        self.failed = False
 
     # -- paho's thread
     def _offer(  # noqa: PLR0917 - the source's callback is positional, like paho's
@@ -169,6 +170,15 @@ class AlertingService:
             except Exception:  # the next check tries again
                 log.exception("periodic check failed")
 
+    def _watch(self, task: asyncio.Task[None]) -> None:
+        """A consumer or ticker that dies (the outbox cannot be written) stops the service: a
+        supervisor restarts it, and the unacknowledged messages come again."""
+        if task.cancelled() or task.exception() is None or self.stopping.is_set():
+            return
+        log.critical("the %s task failed; stopping", task.get_name(), exc_info=task.exception())
+        self.failed = True
+        self.stopping.set()
+
     def readiness(self) -> dict[str, Any]:
         problems = []
         if not self.source.connected:
@@ -210,6 +220,8 @@ class AlertingService:
         sender_task = asyncio.create_task(self.sender.run(sender_stop), name="sender")
         consumer = asyncio.create_task(self._consume(), name="consumer")
         ticker = asyncio.create_task(self._tick(), name="tick")
+        consumer.add_done_callback(self._watch)
+        ticker.add_done_callback(self._watch)
         self.source.start()
         log.info(
             "evaluating %s (%d rules, %d no-data, %d correlations) → %s; %d devices known, "
@@ -249,9 +261,11 @@ class AlertingService:
         self.stopping.set()
 
 
-async def serve(settings: AlertingSettings) -> None:
+async def serve(settings: AlertingSettings) -> bool:
+    """Run until stopped; False if it stopped because a task failed."""
     service = AlertingService(settings)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, service.request_stop)
     await service.run()
+    return not service.failed
