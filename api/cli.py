@@ -5,6 +5,7 @@
     demo-users       the local platform's three demo logins (district, 袁桥镇, 东站社区)
     provision-fleet  register a fleet file and write the simulator's credentials file
     service-account  create or re-key a platform service's broker login (the ingester)
+    service-key      an API key that may report alerts (the rule evaluator, Grafana); printed
     sync-broker      re-render mosquitto's password and ACL files and reload the broker
     dev-pki          make the development CA and the broker's server certificate
     serve            run the API with uvicorn
@@ -30,9 +31,10 @@ from api.core.db import Database
 from api.core.principal import Role
 from api.core.scope import Level, Scope
 from api.core.security import random_password
-from api.crud import devices, gateways, users
+from api.crud import apikeys, devices, gateways, users
 from api.crud.devices import RegistryError
 from api.crud.fleet_file import parse_fleet
+from api.models.apikeys import ApiKeyCreate
 from api.models.gateways import GatewayCreate
 from api.models.users import UserCreate
 from api.mqtt.brokerfiles import BrokerFiles
@@ -192,6 +194,32 @@ def cmd_service_account(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_service_key(args: argparse.Namespace) -> int:
+    """A ``service`` API key; only the key goes to stdout, so ``KEY=$(… service-key alerting)``."""
+    _, database, city, _ = _context()
+    level = "village" if args.village else "township" if args.township else "district"
+    try:
+        data = ApiKeyCreate(
+            name=args.name, role=Role.SERVICE, level=Level(level), township=args.township,
+            village=args.village, expires_in_days=args.expires_in_days,
+        )  # fmt: skip
+    except ValidationError as exc:
+        raise CliError(str(exc)) from None
+    if data.township is not None and not city.township(data.township):
+        raise CliError(f"township {data.township!r} is not in the roster")
+    if data.village is not None and not city.has_area(data.township or "", data.village):
+        raise CliError(f"village {data.village!r} is not in township {data.township!r}")
+    with database.session() as session:
+        revoked = 0 if args.keep_old else apikeys.revoke_named(session, args.name, Role.SERVICE)
+        _, token = apikeys.create(session, data, created_by=None)
+    if args.out is not None:
+        _write_secret_json(args.out, {"name": args.name, "key": token})
+    print(token)
+    note = f"; {revoked} earlier key(s) named {args.name!r} revoked" if revoked else ""
+    print(f"service key {args.name!r} ({data.scope.describe()}){note}", file=sys.stderr)
+    return 0
+
+
 def cmd_sync_broker(args: argparse.Namespace) -> int:
     _settings, database, _city, files = _context()
     with database.session() as session:
@@ -249,6 +277,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--username", default="ingest")
     s.add_argument("--out", type=Path, required=True)
     s.set_defaults(run=cmd_service_account)
+
+    a = sub.add_parser("service-key", help="an API key that may report alerts (printed)")
+    a.add_argument("name", help="e.g. alerting, grafana")
+    a.add_argument("--township", help="limit it to a township's alerts")
+    a.add_argument("--village", help="…or a village's (with --township)")
+    a.add_argument("--expires-in-days", type=int, default=365)
+    a.add_argument("--out", type=Path, help="also write {name, key} to this file (mode 600)")
+    a.add_argument("--keep-old", action="store_true", help="do not revoke keys of this name")
+    a.set_defaults(run=cmd_service_key)
 
     sub.add_parser("sync-broker", help="re-render the broker files").set_defaults(
         run=cmd_sync_broker

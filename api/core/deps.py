@@ -16,6 +16,7 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.core.clock import Clock, OffsetClock
 from api.core.config import Settings
 from api.core.db import Database
 from api.core.errors import forbidden, unauthorized
@@ -23,6 +24,8 @@ from api.core.principal import Permission, Principal, Role
 from api.core.ratelimit import RateLimiter
 from api.core.scope import Scope
 from api.core.security import TokenError, api_secret_matches, read_token, split_api_key
+from api.incidents.context import IncidentContext
+from api.incidents.scheduler import Scheduler
 from api.models.tables import ApiKey, User
 from api.mqtt.brokerfiles import BrokerFiles
 from api.readings.store import ReadingsStore
@@ -60,12 +63,37 @@ def _limiter(request: Request) -> RateLimiter:
     return limiter
 
 
+def _incidents(request: Request) -> IncidentContext:
+    ctx: IncidentContext = request.app.state.incidents
+    return ctx
+
+
+def _clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.incidents.clock
+    return clock
+
+
+def _dev_clock(request: Request) -> OffsetClock | None:
+    """The movable clock, or None outside development."""
+    clock = request.app.state.incidents.clock
+    return clock if isinstance(clock, OffsetClock) else None
+
+
+def _scheduler(request: Request) -> Scheduler:
+    scheduler: Scheduler = request.app.state.scheduler
+    return scheduler
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 SessionDep = Annotated[Session, Depends(_session)]
 CityDep = Annotated[City, Depends(_city)]
 ReadingsDep = Annotated[ReadingsStore, Depends(_readings)]
 BrokerFilesDep = Annotated[BrokerFiles, Depends(_broker_files)]
 LimiterDep = Annotated[RateLimiter, Depends(_limiter)]
+IncidentsDep = Annotated[IncidentContext, Depends(_incidents)]
+ClockDep = Annotated[Clock, Depends(_clock)]
+DevClockDep = Annotated[OffsetClock | None, Depends(_dev_clock)]
+SchedulerDep = Annotated[Scheduler, Depends(_scheduler)]
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
@@ -142,3 +170,4 @@ def _require(permission: Permission) -> Callable[[Principal], Principal]:
 
 Operator = Annotated[Principal, Depends(_require(Permission.OPERATE))]
 AccessAdmin = Annotated[Principal, Depends(_require(Permission.MANAGE_ACCESS))]
+Reporter = Annotated[Principal, Depends(_require(Permission.REPORT_ALERTS))]

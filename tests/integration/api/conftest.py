@@ -2,12 +2,14 @@
 
 ``world`` builds the same small district for every test that needs one: three areas (A =
 袁桥镇/东站社区, B = 袁桥镇/大屯 — a sibling village, C = 长河街道/湖滨社区 — another township),
-an administrator at each level, a device per area with points in InfluxDB, and a client that
-logs in as any of them.
+an administrator at each level, a device per area with points in InfluxDB, a service key that
+reports alerts (district), and a client that logs in as any of them.
 """
 
 from __future__ import annotations
 
+import itertools
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,8 +21,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.core.config import Settings
-from api.crud import users
+from api.core.principal import Role
+from api.core.scope import Level
+from api.crud import apikeys, users
 from api.main import create_app
+from api.models.apikeys import ApiKeyCreate
 from api.models.users import UserCreate
 from api.mqtt.pki import DevPki, ensure_dev_pki
 from city.kinds import Kind
@@ -78,6 +83,8 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)
     devices: dict[str, str] = field(default_factory=dict)  # area → device id
     passwords: dict[str, str] = field(default_factory=dict)  # device id → MQTT password
+    service_key: str = ""  # role service, district: POST /alerts/events
+    user_ids: dict[str, int] = field(default_factory=dict)  # username → id
 
     def headers(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
@@ -89,6 +96,30 @@ class World:
     def post(self, who: str, url: str, **kwargs: Any) -> Any:
         headers = {**self.headers(who), **kwargs.pop("headers", {})}
         return self.client.post(url, headers=headers, **kwargs)
+
+    def patch(self, who: str, url: str, **kwargs: Any) -> Any:
+        headers = {**self.headers(who), **kwargs.pop("headers", {})}
+        return self.client.patch(url, headers=headers, **kwargs)
+
+    def delete(self, who: str, url: str, **kwargs: Any) -> Any:
+        headers = {**self.headers(who), **kwargs.pop("headers", {})}
+        return self.client.delete(url, headers=headers, **kwargs)
+
+    def report(self, *events: dict[str, Any]) -> list[dict[str, Any]]:
+        """POST /alerts/events with the service key; the per-event results."""
+        response = self.client.post(
+            "/alerts/events", json={"events": list(events)}, headers={"X-API-Key": self.service_key}
+        )
+        assert response.status_code == 200, response.text
+        results: list[dict[str, Any]] = response.json()["results"]
+        return results
+
+    def raise_incident(self, area: str = "A", grade: str = "IV", **overrides: Any) -> int:
+        """A new incident in an area (a fresh fingerprint); its id."""
+        [result] = self.report(alert_event(area, grade=grade, **overrides))
+        assert result["status"] == "created", result
+        incident_id: int = result["incident_id"]
+        return incident_id
 
     def influx(self) -> InfluxClient:
         s = self.settings
@@ -109,13 +140,37 @@ class World:
         return result
 
 
+_fingerprints = itertools.count(1)
+
+
+def alert_event(area: str = "A", **overrides: Any) -> dict[str, Any]:
+    """An AlertEvent as the rule evaluator sends it (CH4 in a manhole), with a new fingerprint."""
+    township, village = AREAS[area]
+    device = f"mh-{village}-{next(_fingerprints):05d}"
+    event: dict[str, Any] = {
+        "status": "firing", "rule_id": "manhole-ch4-high", "rule_name": "井下甲烷超标",
+        "grade": "III", "fingerprint": f"manhole-ch4-high:{device}", "township": township,
+        "village": village, "device_id": device, "kind": "manhole", "subject": device,
+        "value": 12.5, "threshold": "> 10", "observed_ms": int(time.time() * 1000),
+        "summary": "CH4 12.5 %LEL",
+    }  # fmt: skip
+    event.update(overrides)
+    return event
+
+
 def build_world(settings: Settings) -> Iterator[World]:
     app = create_app(settings)
     with TestClient(app) as client:
         world = World(app, client, settings)
         with app.state.database.session() as session:
+            # Straight to the registry: the rate-limit tests count every request people make.
+            _, world.service_key = apikeys.create(
+                session,
+                ApiKeyCreate(name="alerting", level=Level.DISTRICT, role=Role.SERVICE),
+                created_by=None,
+            )
             for name, (level, township, village, role) in PEOPLE.items():
-                users.create(
+                world.user_ids[name] = users.create(
                     session,
                     UserCreate(
                         username=name,
@@ -126,7 +181,7 @@ def build_world(settings: Settings) -> Iterator[World]:
                         village=village,
                         role=role,
                     ),
-                )
+                ).id
         for name in PEOPLE:
             response = client.post("/auth/login", data={"username": name, "password": PASSWORD})
             assert response.status_code == 200, response.text
