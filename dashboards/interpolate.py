@@ -115,12 +115,22 @@ class Context:
         )
 
 
-def interpolate(query: str, context: Context, *, panel_time_from: str | None = None) -> str:
-    """``query`` as Grafana would send it to InfluxDB in ``context``."""
+def interpolate(
+    query: str,
+    context: Context,
+    *,
+    panel_time_from: str | None = None,
+    min_interval: str | None = None,
+) -> str:
+    """``query`` as Grafana would send it to InfluxDB in ``context``; a panel's ``timeFrom``
+    replaces the range and its ``interval`` (min interval) raises ``$__interval``."""
+    interval = context.interval
+    if min_interval and duration_ms(min_interval) > duration_ms(interval):
+        interval = min_interval
     builtins = {
         "timeFilter": time_filter(panel_time_from or context.time_from),
-        "__interval": context.interval,
-        "__interval_ms": str(duration_ms(context.interval)),
+        "__interval": interval,
+        "__interval_ms": str(duration_ms(interval)),
     }
 
     def replace(match: re.Match[str]) -> str:

@@ -205,6 +205,9 @@ class Syncer:
 
     def sync_alert_rules(self, rules: list[alerts.GrafanaRule]) -> None:
         existing = {r["uid"]: r for r in self.api.alertingprovisioning.get_alertrules_all() or []}
+        groups_before = {
+            r.get("ruleGroup") for r in existing.values() if r.get("folderUID") == ALERTS_FOLDER.uid
+        }
         wanted_uids = set()
         for rule in rules:
             body = alerts.to_json(rule.model)
@@ -227,17 +230,19 @@ class Syncer:
                     self.report.add("alert-rule", uid, "deleted", current.get("title", ""))
         intervals = {rule.group: rule.interval_s for rule in rules}
         for group, interval in intervals.items():
-            self._sync_group_interval(group, interval)
+            self._sync_group_interval(group, interval, new=group not in groups_before)
 
-    def _sync_group_interval(self, group: str, interval: int) -> None:
+    def _sync_group_interval(self, group: str, interval: int, *, new: bool) -> None:
+        """Creating a rule creates its group with Grafana's default interval; set ours."""
         current = self.api.alertingprovisioning.get_rule_group(ALERTS_FOLDER.uid, group)
-        if current.get("interval") == interval:
-            self.report.add("rule-group", group, "unchanged", f"{interval}s")
-            return
-        self.api.alertingprovisioning.update_rule_group(
-            ALERTS_FOLDER.uid, group, {**current, "interval": interval}
+        if current.get("interval") != interval:
+            self.api.alertingprovisioning.update_rule_group(
+                ALERTS_FOLDER.uid, group, {**current, "interval": interval}
+            )
+        action: Action = (
+            "created" if new else "unchanged" if current.get("interval") == interval else "updated"
         )
-        self.report.add("rule-group", group, "updated", f"{interval}s")
+        self.report.add("rule-group", group, action, f"{interval}s")
 
     def sync_contact_point(self) -> None:
         wanted = contact_point(self.webhook)
