@@ -199,15 +199,17 @@ def table_panel(
 
 
 def markers(
-    name: str, ref_id: str, *, colour_field: str | None, size: float = 4
+    name: str, ref_id: str | None, *, colour_field: str | None, size: float = 4
 ) -> MapLayerOptions:
+    """A marker layer at the frame's ``lat``/``lon``; ``ref_id`` picks the query it draws
+    (None: the first frame, e.g. the one a join transformation leaves)."""
     style: dict[str, object] = {
         "size": {"fixed": size, "min": 3, "max": 15},
         "color": {"fixed": "blue", **({"field": colour_field} if colour_field else {})},
         "opacity": 0.7,
         "symbol": {"mode": "fixed", "fixed": "img/icons/marker/circle.svg"},
     }
-    return (
+    layer = (
         MapLayerOptions()
         .type("markers")
         .name(name)
@@ -218,9 +220,11 @@ def markers(
             .latitude("lat")
             .longitude("lon")
         )
-        .filter_data({"id": "byRefId", "options": ref_id})
         .tooltip(True)
     )
+    if ref_id is not None:
+        layer.filter_data({"id": "byRefId", "options": ref_id})
+    return layer
 
 
 def geomap_panel(

@@ -76,10 +76,10 @@ def _overview(scope: Scope) -> list[db.Panel | object]:
         ),
         stat_panel(
             "在办事件",
-            Influx(kpi(scope, "open", "day")),
+            Influx(kpi(scope, "open", "30d")),
             width=3,
             steps=[(None, "green"), (1, "orange"), (10, "red")],
-            description="未结案事件数（incident_kpi.open）",
+            description="近30天发现、尚未结案的事件数（incident_kpi.open，period 30d）",
         ),
         stat_panel("今日发现", Influx(kpi(scope, "raised", "day")), width=3),
         stat_panel("今日结案", Influx(kpi(scope, "closed", "day")), width=3),
@@ -120,7 +120,7 @@ def _maps(scope: Scope) -> list[object]:
     incidents = geomap_panel(
         "在办事件分布",
         [Influx(q.open_incidents_by_village(scope)), Influx(q.village_positions(scope))],
-        [markers("在办事件", "A", colour_field="在办事件", size=10)],
+        [markers("在办事件", None, colour_field="在办事件", size=10)],
         steps=[(None, "blue"), (2, "orange"), (5, "red")],
         time_from=INCIDENT_LOOKBACK,
         transformations=[
