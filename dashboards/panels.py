@@ -264,5 +264,25 @@ def geomap_panel(
     return panel
 
 
+SeriesPanel = timeseries.Panel | bargauge.Panel
+
+
+def display_names(
+    panel: SeriesPanel, names: Mapping[str, str], colours: Mapping[str, str] | None = None
+) -> SeriesPanel:
+    """Show series named by an id (``$tag_village`` → ``dongzhan``) by their Chinese names,
+    optionally in a fixed colour (grades in their warning colours)."""
+    for name, text in names.items():
+        properties = [dm.DynamicConfigValue(id_val="displayName", value=text)]
+        if colours and name in colours:
+            properties.append(
+                dm.DynamicConfigValue(
+                    id_val="color", value={"mode": "fixed", "fixedColor": colours[name]}
+                )
+            )
+        panel.override_by_name(name, properties)
+    return panel
+
+
 def row(title: str) -> db.Row:
     return db.Row(title)

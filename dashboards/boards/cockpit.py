@@ -23,8 +23,10 @@ from dashboards.boards.base import (
 )
 from dashboards.influxql import Influx
 from dashboards.panels import (
+    SeriesPanel,
     Step,
     bargauge_panel,
+    display_names,
     geomap_panel,
     markers,
     row,
@@ -34,7 +36,13 @@ from dashboards.panels import (
     timeseries_panel,
 )
 from dashboards.queries import Scope
-from dashboards.vocabulary import mappings
+from dashboards.vocabulary import (
+    GRADE_LABELS,
+    LAMP_STATUS_NAMES,
+    mappings,
+    township_names,
+    village_names,
+)
 
 TITLES = {
     Scope.DISTRICT: "新区城市驾驶舱",
@@ -50,10 +58,16 @@ AREA_WORD = {Scope.DISTRICT: "乡镇街道", Scope.TOWNSHIP: "村居", Scope.VIL
 
 # "Now" panels look back further than the dashboard range: a device's latest status may be
 # days old (births are rewritten only on reconnect), an open incident weeks old.
+GRADE_COLOURS = {grade.value: grade.colour for grade in Grade}
 STATUS_LOOKBACK = "7d"
 INCIDENT_LOOKBACK = "30d"
 
 RATE_STEPS: list[Step] = [(None, "red"), (0.8, "orange"), (0.95, "green")]
+
+
+def _area_names(scope: Scope, city: City) -> dict[str, str]:
+    """Series aliased ``$tag_township`` / ``$tag_village`` shown by their Chinese names."""
+    return township_names(city) if q.group_tag(scope) == "township" else village_names(city)
 
 
 def _overview(scope: Scope) -> list[db.Panel | object]:
@@ -144,13 +158,14 @@ def _devices_and_incidents(scope: Scope, city: City) -> list[object]:
         renames={"kind": "设备类型", by: AREA_WORD[scope]},
         height=9,
     )
+    levels = (Level.DISTRICT, Level.TOWNSHIP, Level.VILLAGE)
     open_by_level = bargauge_panel(
         "在办事件（按等级与层级）",
         [
             Influx(q.open_incidents_by_grade(scope, level.value)).alias(
                 f"$tag_grade · {level.display_name}"
             )
-            for level in (Level.DISTRICT, Level.TOWNSHIP, Level.VILLAGE)
+            for level in levels
         ],
         width=12,
         height=9,
@@ -158,11 +173,19 @@ def _devices_and_incidents(scope: Scope, city: City) -> list[object]:
         steps=[(None, "blue"), (2, "orange"), (5, "red")],
         description="每条规则在每个村居的最新事件状态；按等级（Ⅰ–Ⅳ）与当前负责层级计数",
     )
+    display_names(
+        open_by_level,
+        {
+            f"{g.value} · {lv.display_name}": f"{g.label} · {lv.display_name}"
+            for g in Grade
+            for lv in levels
+        },
+        {f"{g.value} · {lv.display_name}": g.colour for g in Grade for lv in levels},
+    )
     return [online, open_by_level]
 
 
 def _incidents(scope: Scope, city: City) -> list[object]:
-    grade_colours = [(float(g.severity), g.colour) for g in Grade]
     return [
         table_panel(
             "在办事件清单",
@@ -182,15 +205,18 @@ def _incidents(scope: Scope, city: City) -> list[object]:
                 "level": "负责层级",
             },
         ),
-        timeseries_panel(
-            "事件发现（按等级）",
-            [Influx(q.incidents_raised(scope)).alias("$tag_grade")],
-            width=10,
-            height=9,
-            bars=True,
-            stacked=True,
-            min_interval="10m",
-            steps=[(None, "blue"), *grade_colours[1:]],
+        display_names(
+            timeseries_panel(
+                "事件发现（按等级）",
+                [Influx(q.incidents_raised(scope)).alias("$tag_grade")],
+                width=10,
+                height=9,
+                bars=True,
+                stacked=True,
+                min_interval="10m",
+            ),
+            GRADE_LABELS,
+            GRADE_COLOURS,
         ),
         timeseries_panel(
             "结案率与按时办结率（近30天滚动）",
@@ -271,7 +297,8 @@ def _rivers(scope: Scope, city: City) -> list[object]:
 def _streetlights(scope: Scope, city: City) -> list[object]:
     by = q.group_tag(scope)
     alias = f"$tag_{by}"
-    return [
+    names = _area_names(scope, city)
+    panels: list[SeriesPanel] = [
         timeseries_panel(
             "路灯用电量",
             [Influx(q.lamp_energy(scope)).alias(alias)],
@@ -296,21 +323,22 @@ def _streetlights(scope: Scope, city: City) -> list[object]:
             steps=[(None, "green"), (1, "orange"), (3, "red")],
             description="最近一次上报状态不是 ok 的单灯数",
         ),
-        timeseries_panel(
-            "路灯故障上报（按类型）",
-            [Influx(q.lamp_fault_reports(scope)).alias("$tag_status")],
-            width=6,
-            bars=True,
-            stacked=True,
-            min_interval="10m",
-        ),
     ]
+    faults = timeseries_panel(
+        "路灯故障上报（按类型）",
+        [Influx(q.lamp_fault_reports(scope)).alias("$tag_status")],
+        width=6,
+        bars=True,
+        stacked=True,
+        min_interval="10m",
+    )
+    return [*(display_names(p, names) for p in panels), display_names(faults, LAMP_STATUS_NAMES)]
 
 
-def _parking_manholes_drains(scope: Scope) -> list[object]:
+def _parking_manholes_drains(scope: Scope, city: City) -> list[object]:
     by = q.group_tag(scope)
     alias = f"$tag_{by}"
-    return [
+    panels: list[SeriesPanel] = [
         timeseries_panel(
             "车位占用率",
             [Influx(q.Series("parking", "occupied").by(scope, by)).alias(alias)],
@@ -347,6 +375,8 @@ def _parking_manholes_drains(scope: Scope) -> list[object]:
             min_interval="5m",
         ),
     ]
+    names = _area_names(scope, city)
+    return [display_names(p, names) for p in panels]
 
 
 def cockpit(scope: Scope, city: City) -> dm.Dashboard:
@@ -370,7 +400,7 @@ def cockpit(scope: Scope, city: City) -> dm.Dashboard:
         ("事件处置", _incidents(scope, city)),
         ("河道水位", _rivers(scope, city)),
         ("路灯", _streetlights(scope, city)),
-        ("停车、井盖与积水", _parking_manholes_drains(scope)),
+        ("停车、井盖与积水", _parking_manholes_drains(scope, city)),
     ]
     for title, panels in sections:
         dashboard.with_row(row(title))

@@ -243,3 +243,23 @@ def test_tables_map_ids_to_chinese_names(documents: dict[str, dict[str, Any]]) -
     assert options["township"]["text"] == "乡镇/街道"
     assert options["dispatched"]["text"] == "派遣"
     assert all(v.name in {o["text"] for o in options.values()} for _, v in CITY.villages())
+
+
+def test_series_named_by_id_show_chinese_names(documents: dict[str, dict[str, Any]]) -> None:
+    district = {p["title"]: p for p in walk.panels(documents["tianqu-district-cockpit"])}
+
+    def names(panel: dict[str, Any]) -> dict[str, Any]:
+        return {
+            o["matcher"]["options"]: {p["id"]: p["value"] for p in o["properties"]}
+            for o in panel["fieldConfig"]["overrides"]
+            if o["matcher"]["id"] == "byName"
+        }
+
+    assert names(district["当前故障路灯"])["yuanqiao"] == {"displayName": "袁桥镇"}
+    assert names(district["路灯故障上报（按类型）"])["defectiveLamp"] == {"displayName": "光源故障"}
+    raised = names(district["事件发现（按等级）"])["II"]
+    assert raised == {"displayName": "Ⅱ级 重大", "color": {"mode": "fixed", "fixedColor": "orange"}}
+    by_level = names(district["在办事件（按等级与层级）"])["III · 乡镇/街道"]
+    assert by_level["displayName"] == "Ⅲ级 较大 · 乡镇/街道"
+    township = {p["title"]: p for p in walk.panels(documents["tianqu-township-cockpit"])}
+    assert names(township["车位占用率"])["dongzhan"] == {"displayName": "东站社区"}

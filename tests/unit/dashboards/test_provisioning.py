@@ -164,3 +164,11 @@ def test_check_and_generate_commands(tmp_path: Path) -> None:
     changed = next(iter(files))
     (tmp_path / changed).write_text("edited", encoding="utf-8")
     assert generate.stale(tmp_path, files) == [changed, "json/district/left-over.json"]
+
+
+def test_each_folder_fits_one_kubernetes_config_map() -> None:
+    """deploy/k8s mounts each folder from one ConfigMap; client-side `kubectl apply` keeps a
+    copy in a 256 KiB annotation."""
+    for folder in (ROOT / generate.JSON_DIR).iterdir():
+        size = sum(p.stat().st_size for p in folder.glob("*.json"))
+        assert size < 200 * 1024, (folder.name, size)
