@@ -78,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from dashboards import sync  # noqa: PLC0415 - grafana-client is only needed here
+    from grafana_client.client import GrafanaException  # noqa: PLC0415 - only sync needs it
+
+    from dashboards import sync  # noqa: PLC0415
 
     missing = [
         name
@@ -100,29 +102,35 @@ def _sync(args: argparse.Namespace) -> int:
         password=_env(ENV_INFLUX_PASSWORD),
         token=_env(ENV_INFLUX_TOKEN),
     )
-    api = sync.connect(args.url, args.token or None, timeout=args.timeout)
-    major = args.grafana_version or sync.grafana_major(api)
-    webhook = WebhookSettings(
-        api_url=args.api_url,
-        secret=_env(ENV_WEBHOOK_SECRET),
-        api_key=_env(ENV_API_KEY),
-        grafana=major,
-    )
-    secret_name = ENV_WEBHOOK_SECRET if major >= 12 else ENV_API_KEY
-    if not _env(secret_name):
-        print(
-            f"warning: ${secret_name} is empty; the API will refuse Grafana's alerts",
-            file=sys.stderr,
+    try:
+        api = sync.connect(args.url, args.token or None, timeout=args.timeout)
+        major = args.grafana_version or sync.grafana_major(api)
+        webhook = WebhookSettings(
+            api_url=args.api_url,
+            secret=_env(ENV_WEBHOOK_SECRET),
+            api_key=_env(ENV_API_KEY),
+            grafana=major,
         )
-    report = sync.sync(
-        api,
-        load_city(),
-        load_rules(),
-        influx=influx,
-        webhook=webhook,
-        rotate_secrets=args.rotate_secrets,
-        prune=not args.no_prune,
-    )
+        secret_name = ENV_WEBHOOK_SECRET if major >= 12 else ENV_API_KEY
+        influx_secret = ENV_INFLUX_PASSWORD if args.influx_version == "1x" else ENV_INFLUX_TOKEN
+        for name, consequence in (
+            (secret_name, "the API will refuse Grafana's alerts"),
+            (influx_secret, "Grafana will not be able to read InfluxDB"),
+        ):
+            if not _env(name):
+                print(f"warning: ${name} is empty; {consequence}", file=sys.stderr)
+        report = sync.sync(
+            api,
+            load_city(),
+            load_rules(),
+            influx=influx,
+            webhook=webhook,
+            rotate_secrets=args.rotate_secrets,
+            prune=not args.no_prune,
+        )
+    except GrafanaException as exc:
+        print(f"Grafana refused: {exc.message}", file=sys.stderr)
+        return 1
     sync.print_report(report)
     return 0
 

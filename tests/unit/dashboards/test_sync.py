@@ -163,3 +163,18 @@ def test_wrong_token_is_an_error(server: FakeGrafanaServer) -> None:
     api = sync.connect(server.url, "wrong")
     with pytest.raises(GrafanaUnauthorizedError):
         sync.sync(api, load_city(), load_rules(), influx=INFLUX, webhook=WEBHOOK)
+
+
+def test_cli_reports_a_refusal_instead_of_a_traceback(
+    server: FakeGrafanaServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TIANQU_INFLUX_PASSWORD", raising=False)
+    argv = ["sync", "--url", server.url, "--token", "wrong"]
+    argv += ["--influx-url", "http://influxdb:8086", "--api-url", "http://api:8000"]
+    argv += ["--grafana-version", "12"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "Grafana refused: Unauthorized" in err
+    assert "TIANQU_INFLUX_PASSWORD is empty" in err
