@@ -13,6 +13,7 @@ import json
 import secrets
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +72,14 @@ class AccessFiles:
         return self.credentials_dir / "ingest.json"
 
     @property
+    def alerting_credentials(self) -> Path:
+        return self.credentials_dir / "alerting.json"
+
+    @property
+    def alerting_api_key_file(self) -> Path:
+        return self.credentials_dir / "alerting-api-key.json"
+
+    @property
     def demo_users(self) -> Path:
         return self.credentials_dir / "demo-users.json"
 
@@ -101,6 +110,10 @@ class AccessFiles:
 
     def ingest_login(self) -> tuple[str, str]:
         login = json.loads(self.ingest_credentials.read_text())
+        return str(login["username"]), str(login["password"])
+
+    def alerting_login(self) -> tuple[str, str]:
+        login = json.loads(self.alerting_credentials.read_text())
         return str(login["username"]), str(login["password"])
 
     def demo_passwords(self) -> dict[str, str]:
@@ -147,3 +160,83 @@ def provision(
     )  # fmt: skip
     _run([py, "-m", "api", "demo-users", "--out", str(files.demo_users)], env, cwd, "demo users")
     return True
+
+
+def provision_alerting_login(files: AccessFiles, env: dict[str, str], cwd: Path) -> bool:
+    """The rule evaluator's read-only broker login (also for state made before it existed)."""
+    if files.alerting_credentials.exists():
+        return False
+    _run(
+        [sys.executable, "-m", "api", "service-account", "--username", "alerting",
+         "--out", str(files.alerting_credentials)],
+        env, cwd, "alerting login",
+    )  # fmt: skip
+    return True
+
+
+def provision_alerting_key(files: AccessFiles, env: dict[str, str], cwd: Path) -> bool:
+    """The rule evaluator's district ``service`` API key, made once with the API's command
+    (``tianqu-api service-key alerting``). False when that command is not there (an API
+    without it): :func:`alerting_api_key` then asks the running API instead."""
+    if files.alerting_api_key_file.exists():
+        return True
+    try:
+        _run(
+            [sys.executable, "-m", "api", "service-key", "alerting", "--expires-in-days", "3650",
+             "--out", str(files.alerting_api_key_file)],
+            env, cwd, "alerting API key",
+        )  # fmt: skip
+    except ProcessError as exc:
+        if "invalid choice" in str(exc):
+            return False
+        raise
+    return True
+
+
+def alerting_api_key(files: AccessFiles, api_url: str, timeout_s: float = 30.0) -> str:
+    """The evaluator's API key: the one made on first start, or else one made once through
+    the running API (``POST /api-keys``, role ``service``, as the demo district administrator)
+    for an API whose CLI has no ``service-key`` command."""
+    if files.alerting_api_key_file.exists():
+        return str(json.loads(files.alerting_api_key_file.read_text())["key"])
+    import os  # noqa: PLC0415 - as in _run
+
+    import httpx  # noqa: PLC0415 - only this step talks to the API
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{api_url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise ProcessError(f"the API at {api_url} did not answer within {timeout_s:.0f} s")
+        time.sleep(0.2)
+    password = files.demo_passwords().get("district-admin")
+    if password is None:
+        raise ProcessError("no demo district administrator to create the alerting API key with")
+    login = httpx.post(
+        f"{api_url}/auth/login",
+        data={"username": "district-admin", "password": password},
+        timeout=10,
+    )
+    if login.status_code != 200:
+        raise ProcessError(f"logging in as district-admin failed: {login.status_code}")
+    created = httpx.post(
+        f"{api_url}/api-keys",
+        json={"name": "alerting", "level": "district", "role": "service",
+              "expires_in_days": 3650},
+        headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+        timeout=10,
+    )  # fmt: skip
+    if created.status_code != 201:
+        raise ProcessError(
+            f"creating the alerting API key failed: {created.status_code} {created.text[:300]}"
+        )
+    key = str(created.json()["key"])
+    files.credentials_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(files.alerting_api_key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump({"name": "alerting", "key": key}, handle)
+    return key

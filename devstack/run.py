@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from devstack.access import DEMO_LOGINS, AccessFiles, provision
+from devstack.access import (
+    DEMO_LOGINS,
+    AccessFiles,
+    alerting_api_key,
+    provision,
+    provision_alerting_key,
+    provision_alerting_login,
+)
 from devstack.ports import port_open
 from devstack.processes import (
     Broker,
@@ -50,6 +57,7 @@ class Options:
     api_port: int
     ingest_health_port: int
     sim_control_port: int
+    alerting_health_port: int
     devices: int
     rate_multiplier: float
     seed: int
@@ -68,6 +76,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     p.add_argument("--api-port", type=int, default=18000)
     p.add_argument("--ingest-health-port", type=int, default=19108)
     p.add_argument("--sim-control-port", type=int, default=18081)
+    p.add_argument("--alerting-health-port", type=int, default=19109)
     p.add_argument("--devices", type=int, default=2000, help="simulated devices (default 2000)")
     p.add_argument(
         "--rate-multiplier",
@@ -90,6 +99,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         api_port=a.api_port,
         ingest_health_port=a.ingest_health_port,
         sim_control_port=a.sim_control_port,
+        alerting_health_port=a.alerting_health_port,
         devices=a.devices,
         rate_multiplier=a.rate_multiplier,
         seed=a.seed,
@@ -175,7 +185,22 @@ class Platform:
             logs / "simulator.log",
             cwd=REPO,
         )
-        self.services = [self.ingester, self.api] + ([self.simulator] if o.simulate else [])
+        # The rule evaluator: its own subscription beside the ingester, delivering to the API.
+        self.alerting = ManagedProcess(
+            "alerting",
+            [py, "-m", "alerting"],
+            logs / "alerting.log",
+            env={
+                "TIANQU_ALERTING_MQTT_PORT": str(o.mqtt_port),
+                "TIANQU_ALERTING_API_URL": f"http://127.0.0.1:{o.api_port}",
+                "TIANQU_ALERTING_STATE_DIR": str(o.state_dir / "alerting"),
+                "TIANQU_ALERTING_HEALTH_PORT": str(o.alerting_health_port),
+            },
+            cwd=REPO,
+        )
+        self.services = [self.ingester, self.api, self.alerting] + (
+            [self.simulator] if o.simulate else []
+        )
 
     def check_ports(self) -> None:
         o = self.o
@@ -188,6 +213,7 @@ class Platform:
             "API": o.api_port,
             "ingester health": o.ingest_health_port,
             "simulator control": o.sim_control_port,
+            "alerting health": o.alerting_health_port,
         }
         busy = [
             f"{name} port {port}" for name, port in wanted.items() if port_open("127.0.0.1", port)
@@ -203,6 +229,8 @@ class Platform:
         self.provisioned = provision(
             self.access, self.api_env, REPO, devices=self.o.devices, seed=self.o.seed
         )
+        provision_alerting_login(self.access, self.api_env, REPO)
+        provision_alerting_key(self.access, self.api_env, REPO)
         username, password = self.access.ingest_login()
         self.ingester.env = {
             **(self.ingester.env or {}),
@@ -217,7 +245,20 @@ class Platform:
         finally:
             client.close()
         for service in self.services:
+            if service is self.alerting:
+                self._prepare_alerting()
             service.start()
+
+    def _prepare_alerting(self) -> None:
+        """Its broker login and, once the API answers, its district API key (made once)."""
+        username, password = self.access.alerting_login()
+        key = alerting_api_key(self.access, f"http://127.0.0.1:{self.o.api_port}")
+        self.alerting.env = {
+            **(self.alerting.env or {}),
+            "TIANQU_ALERTING_MQTT_USERNAME": username,
+            "TIANQU_ALERTING_MQTT_PASSWORD": password,
+            "TIANQU_ALERTING_API_KEY": key,
+        }
 
     def stop(self) -> None:
         for service in reversed(self.services):
@@ -247,6 +288,7 @@ Tianqu City Cockpit (天衢新区城市驾驶舱) — running on this machine
   InfluxDB     http://127.0.0.1:{o.influx_port}   database {DATABASE}
   Ingester     http://127.0.0.1:{o.ingest_health_port}/readyz   metrics at /metrics
   API          http://127.0.0.1:{o.api_port}/docs
+  Alerting     http://127.0.0.1:{o.alerting_health_port}/readyz   rules → POST /alerts/events
 {self.logins()}  Simulator    {sim}
   State, logs  {rel}/ (logs in {rel}/logs; --fresh starts over)
 

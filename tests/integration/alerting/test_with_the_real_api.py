@@ -1,9 +1,9 @@
 """The evaluator against the real API process, once the incident routes exist.
 
 Skipped until ``api/routes/alerts.py`` lands: the API then serves ``POST /alerts/events``.
-A district administrator is bootstrapped with the API's own command, makes a district
-captain API key for the evaluator, and the CH4 leak must be accepted (2xx) for both events
-with nothing dead-lettered.
+A district administrator is bootstrapped with the API's own command and makes a district
+``service`` API key for the evaluator (``POST /api-keys``); the CH4 leak must be accepted
+(2xx) for both events, with nothing dead-lettered.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def _service_key(url: str) -> str:
     ).json()["access_token"]
     created = httpx.post(
         f"{url}/api-keys",
-        json={"name": "alerting", "level": "district", "role": "captain"},
+        json={"name": "alerting", "level": "district", "role": "service"},
         headers={"Authorization": f"Bearer {token}"},
     )
     assert created.status_code == 201, created.text
