@@ -111,12 +111,14 @@ def _sync(args: argparse.Namespace) -> int:
             api_key=_env(ENV_API_KEY),
             grafana=major,
         )
-        secret_name = ENV_WEBHOOK_SECRET if major >= 12 else ENV_API_KEY
         influx_secret = ENV_INFLUX_PASSWORD if args.influx_version == "1x" else ENV_INFLUX_TOKEN
-        for name, consequence in (
-            (secret_name, "the API will refuse Grafana's alerts"),
+        needed = [
+            (ENV_API_KEY, "the API will refuse Grafana's alerts"),
             (influx_secret, "Grafana will not be able to read InfluxDB"),
-        ):
+        ]
+        if major >= 12:
+            needed.append((ENV_WEBHOOK_SECRET, "alerts go unsigned (refused if the API checks)"))
+        for name, consequence in needed:
             if not _env(name):
                 print(f"warning: ${name} is empty; {consequence}", file=sys.stderr)
         report = sync.sync(

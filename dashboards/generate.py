@@ -153,13 +153,13 @@ def render(city: City, book: RuleBook) -> dict[str, str]:
     )
     files[f"{prov}/alerting/tianqu-contact-points.yaml"] = _yaml(
         contact_points_file(WebhookSettings(grafana=12)),
-        "Grafana 12: signed webhook (HMAC-SHA256). Grafana 11: use "
+        "Grafana 12: the API's service key and an HMAC-SHA256 signature. Grafana 11: use "
         "variants/contact-points-grafana11.yaml instead.",
     )
     files[f"{prov}/variants/contact-points-grafana11.yaml"] = _yaml(
         contact_points_file(WebhookSettings(grafana=11)),
-        "Grafana 11 has no webhook signing: the API key goes in the Authorization header. "
-        "Replaces alerting/tianqu-contact-points.yaml.",
+        "Grafana 11 cannot sign webhooks: the API's service key alone, in the Authorization "
+        "header. Replaces alerting/tianqu-contact-points.yaml.",
     )
     files[f"{prov}/alerting/tianqu-policies.yaml"] = _yaml(
         policies_file(), "Every alert goes to the API; it routes by grade and area itself."

@@ -10,9 +10,10 @@ its own environment or options.
 - dashboards: one file provider per level, each its own folder (新区 / 乡镇街道 / 村居 / 设备 /
   平台) with a fixed folder uid;
 - alerting: the rule groups generated from the rules file, a webhook contact point that posts
-  to the API's ``POST {API}/alerts/grafana`` signed with HMAC-SHA256 (Grafana 12
-  ``hmacConfig``; Grafana 11 lacks it, so its variant sends ``Authorization: Bearer <API key>``),
-  and a notification policy that routes every alert there.
+  to the API's ``POST {API}/alerts/grafana`` with its service API key (``Authorization:
+  Bearer``) and, on Grafana 12, the body signed with HMAC-SHA256 (``hmacConfig``; Grafana 11
+  cannot sign, so its variant sends the key alone), and a notification policy that routes
+  every alert there.
 """
 
 from __future__ import annotations
@@ -127,10 +128,15 @@ class WebhookSettings:
 
 
 def webhook_settings(settings: WebhookSettings) -> dict[str, Any]:
+    """The API authenticates Grafana by a service API key (``python -m api service-key
+    grafana``) and, when ``TIANQU_API_GRAFANA_WEBHOOK_SECRET`` is set, checks Grafana 12's
+    HMAC signature of the body as well."""
     body: dict[str, Any] = {
         "url": settings.api_url.rstrip("/") + WEBHOOK_PATH,
         "httpMethod": "POST",
         "maxAlerts": 0,
+        "authorization_scheme": "Bearer",
+        "authorization_credentials": settings.api_key,
     }
     if settings.grafana >= 12:
         body["hmacConfig"] = {
@@ -138,9 +144,6 @@ def webhook_settings(settings: WebhookSettings) -> dict[str, Any]:
             "header": SIGNATURE_HEADER,
             "timestampHeader": TIMESTAMP_HEADER,
         }
-    else:
-        body["authorization_scheme"] = "Bearer"
-        body["authorization_credentials"] = settings.api_key
     return body
 
 

@@ -117,6 +117,9 @@ def test_alerting_contact_point_and_policy() -> None:
         "header": "X-Grafana-Alerting-Signature",
         "timestampHeader": "X-Grafana-Alerting-Signature-Timestamp",
     }
+    # The API also wants its service key on every call, signed or not.
+    assert settings["authorization_scheme"] == "Bearer"
+    assert settings["authorization_credentials"] == "${TIANQU_GRAFANA_API_KEY}"
     (eleven,) = _load("variants/contact-points-grafana11.yaml")["contactPoints"]
     settings11 = eleven["receivers"][0]["settings"]
     assert settings11["authorization_scheme"] == "Bearer"

@@ -19,7 +19,12 @@ from tests.unit.dashboards.fake_grafana import TOKEN, FakeGrafana, FakeGrafanaSe
 INFLUX = InfluxSettings(
     url="http://influxdb:8086", user="grafana", password="influx-secret-0123456789"
 )
-WEBHOOK = WebhookSettings(api_url="http://api:8000", secret="hmac-secret-0123456789", grafana=12)
+WEBHOOK = WebhookSettings(
+    api_url="http://api:8000",
+    secret="hmac-secret-0123456789",
+    api_key="tqk_grafana_0123456789",
+    grafana=12,
+)
 
 
 @pytest.fixture
@@ -56,9 +61,9 @@ def test_first_run_creates_everything_second_run_changes_nothing(server: FakeGra
     assert {c.action for c in first.changes if c.kind == "policy"} == {"updated"}
     assert set(fake.folders) == {f.uid for f in ALL_FOLDERS}
     assert fake.secrets[DATASOURCE_UID] == {"password": INFLUX.password}
-    assert (
-        fake.contact_points[CONTACT_POINT_UID]["settings"]["hmacConfig"]["secret"] == WEBHOOK.secret
-    )
+    webhook = fake.contact_points[CONTACT_POINT_UID]["settings"]
+    assert webhook["hmacConfig"]["secret"] == WEBHOOK.secret
+    assert webhook["authorization_credentials"] == WEBHOOK.api_key
     assert fake.policy["receiver"] == "tianqu-api"
     assert fake.group_intervals[(ALERTS_FOLDER.uid, "tianqu-no-data")] == 300
     assert fake.group_intervals[(ALERTS_FOLDER.uid, "tianqu-manhole")] == 60
@@ -131,6 +136,7 @@ def test_cli_sync_prints_a_report(
 ) -> None:
     monkeypatch.setenv("TIANQU_INFLUX_PASSWORD", "influx-secret-0123456789")
     monkeypatch.setenv("TIANQU_GRAFANA_WEBHOOK_SECRET", "hmac-secret-0123456789")
+    monkeypatch.setenv("TIANQU_GRAFANA_API_KEY", "tqk_grafana_0123456789")
     argv = [
         "sync",
         "--url",
