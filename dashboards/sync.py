@@ -246,7 +246,12 @@ class Syncer:
 
     def sync_contact_point(self) -> None:
         wanted = contact_point(self.webhook)
-        points = self.api.alertingprovisioning.get_contactpoints(name=wanted["name"]) or []
+        # filtered here: grafana-client 3.x (pinned, see pyproject) has no name parameter
+        points = [
+            p
+            for p in self.api.alertingprovisioning.get_contactpoints() or []
+            if p.get("name") == wanted["name"]
+        ]
         current = next((p for p in points if p.get("uid") == wanted["uid"]), None)
         if current is None:
             self.api.alertingprovisioning.create_contactpoint(wanted)

@@ -65,6 +65,8 @@ class FakeGrafana:
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Any:
         routes: list[tuple[str, str, Callable[..., Any]]] = [
             ("GET", r"/api/frontend/settings", lambda: {"buildInfo": {"version": self.version}}),
+            # grafana-client 3.x reads the version from the health endpoint, as Grafana serves it
+            ("GET", r"/api/health", lambda: {"database": "ok", "version": self.version}),
             ("GET", r"/api/folders/([^/]+)", self.get_folder),
             ("POST", r"/api/folders", lambda: self.create_folder(body)),
             ("PUT", r"/api/folders/([^/]+)", lambda uid: self.update_folder(uid, body)),
