@@ -131,16 +131,23 @@ class AlertingService:
             except Exception:  # one message must never stop the evaluator
                 self.metrics.skipped.labels("evaluation_error").inc()
                 log.exception("evaluating a message on %s failed; skipped", item[3][:200])
-        self._store(events)
+        self._store(events, devices=False)
         self.source.ack((g, mid, qos) for g, mid, qos, *_ in batch)
         done = time.monotonic()
         for item in batch:
             self.metrics.evaluation_latency.observe(done - item[5])
         self.evaluated += len(batch)
 
-    def _store(self, events: list[AlertEvent]) -> None:
-        """Events and what changed of the devices, durably, in one transaction."""
-        self.outbox.put(events, self.evaluator.devices.take_dirty())
+    def _store(self, events: list[AlertEvent], *, devices: bool = True) -> None:
+        """Events (and what changed of the devices), durably, in one transaction.
+
+        Device records ride along with events, and are otherwise written by the periodic
+        check: a commit (an fsync) per batch of ordinary readings would cost the disk that the
+        ingester's spool and InfluxDB share, for knowledge that a few seconds' loss does not
+        hurt (a device that spoke then speaks again).
+        """
+        dirty = self.evaluator.devices.take_dirty() if devices or events else []
+        self.outbox.put(events, dirty)
         if events:
             for event in events:
                 self.metrics.events.labels(event.rule_id, event.status).inc()
@@ -240,6 +247,8 @@ class AlertingService:
         # of the drain time; the outbox keeps whatever it could not send for the next start.
         self._wake.set()
         await asyncio.gather(consumer, ticker, return_exceptions=True)
+        with contextlib.suppress(Exception):  # a broken outbox has been reported already
+            self._store([])  # the device records not yet written
         await asyncio.to_thread(self.source.stop)
         deadline = time.monotonic() + s.drain_timeout_s
         while self.outbox.depth() and not self.sender.problem and time.monotonic() < deadline:  # noqa: ASYNC110

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from city.kinds import Kind
 
 # last_seen is written back at most this often per device: the no-data rules count in
-# minutes, and a write per message would cost more than the evaluation.
+# minutes, and a write per message would cost more than the evaluation. Records are written
+# with the events of a batch, or by the periodic check.
 PERSIST_SEEN_EVERY_MS = 60_000
 
 
