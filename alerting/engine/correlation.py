@@ -30,18 +30,6 @@ class AreaChange:
     observed_ms: int
 
 
-def _most_within(times: list[int], span_ms: int) -> int:
-    """The largest number of the times that fit in one window of ``span_ms``."""
-    ordered = sorted(times)
-    best = 0
-    start = 0
-    for end, t in enumerate(ordered):
-        while t - ordered[start] > span_ms:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
-
-
 class Correlator:
     def __init__(self, rules: list[CorrelationRule]) -> None:
         self.rules = rules
@@ -71,8 +59,9 @@ class Correlator:
             group.window[device_id] = max(ts, group.window.get(device_id, 0))
             span = rule.within_s * 1000
             newest = max(group.window.values())
+            # What is left lies within one span of the newest firing, so all of it counts.
             group.window = {d: t for d, t in group.window.items() if t >= newest - span}
-            count = _most_within(list(group.window.values()), span)
+            count = len(group.window)
             if not group.firing and count >= rule.count:
                 group.firing = True
                 changes.append(AreaChange(rule, key, "firing", count, ts))

@@ -340,3 +340,15 @@ def test_restore_resolves_an_area_incident_whose_members_are_no_longer_open() ->
     again = Harness()
     resolved = again.evaluator.restore(list(first.evaluator.devices), [road])
     assert _ids(resolved) == [("road-lamp-outage", "resolved")]
+
+
+def test_a_late_message_counts_by_its_device_time_not_its_arrival(harness: Harness) -> None:
+    harness.send(_lamp("sl-late-00001", "defectiveLamp", 700))
+    harness.send(_lamp("sl-late-00002", "defectiveLamp", 650))
+    # arrives last, but happened 11+ minutes before the newest: outside the window
+    assert _ids(harness.send(_lamp("sl-late-00003", "defectiveLamp", 50))) == [
+        ("lamp-failure", "firing")
+    ]
+    # arrives last, happened within ten minutes of the others: the road incident
+    late = harness.send(_lamp("sl-late-00004", "defectiveLamp", 200))
+    assert _ids(late) == [("lamp-failure", "firing"), ("road-lamp-outage", "firing")]
