@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast, overload
 
 import pytest
 from fastapi import FastAPI
@@ -140,6 +140,7 @@ class World:
         return result
 
 
+W = TypeVar("W", bound=World)
 _fingerprints = itertools.count(1)
 
 
@@ -158,10 +159,15 @@ def alert_event(area: str = "A", **overrides: Any) -> dict[str, Any]:
     return event
 
 
-def build_world(settings: Settings) -> Iterator[World]:
+@overload
+def build_world(settings: Settings) -> Iterator[World]: ...
+@overload
+def build_world(settings: Settings, kind: type[W]) -> Iterator[W]: ...
+def build_world(settings: Settings, kind: type[W] | None = None) -> Iterator[W]:
+    """The district on these settings, as a ``kind`` of World (tests add their own verbs)."""
     app = create_app(settings)
     with TestClient(app) as client:
-        world = World(app, client, settings)
+        world = cast(W, (kind or World)(app, client, settings))
         with app.state.database.session() as session:
             # Straight to the registry: the rate-limit tests count every request people make.
             _, world.service_key = apikeys.create(

@@ -33,7 +33,7 @@ _counter = itertools.count(1)
 
 def _routes(world: World) -> list[tuple[str, str, APIRoute]]:
     """(method, full path, route) for every API route, through included routers."""
-    out = []
+    out: list[tuple[str, str, APIRoute]] = []
     for context in iter_route_contexts(world.app.routes):
         route = context.original_route
         if isinstance(route, APIRoute):
