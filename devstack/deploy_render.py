@@ -198,6 +198,17 @@ def _grafana_deployment(
         _secret_env("TIANQU_INFLUX_PASSWORD", "influx-read-password"),
         {"name": "TIANQU_API_URL", "value": "http://api:8000"},
         _secret_env("TIANQU_GRAFANA_WEBHOOK_SECRET", "grafana-webhook-secret"),
+        {
+            "name": "TIANQU_GRAFANA_API_KEY",
+            "valueFrom": {
+                # optional: made after the API's first start; Grafana runs before it exists
+                "secretKeyRef": {
+                    "name": "tianqu-service-logins",
+                    "key": "grafana-api-key",
+                    "optional": True,
+                }
+            },
+        },
     ]
     probe = {"httpGet": {"path": "/api/health", "port": "http"}}
     container = {
