@@ -24,6 +24,7 @@ from ingest.source import MqttOptions, MqttSource
 from ingest.spool import Spool
 from ingest.spool.memory import MemorySpool
 from ingest.spool.sqlite import SqliteSpool
+from ingest.stats import PlatformReporter
 from ingest.writer import SpoolWriter
 
 log = logging.getLogger("ingest")
@@ -167,6 +168,18 @@ class Ingester:
             self.pipeline.run(self.source.ack, self.stopping), name="pipeline"
         )
         writer_task = asyncio.create_task(self.writer.run(self.stopping), name="writer")
+        reporter = PlatformReporter(
+            self.metrics,
+            self.sink,
+            self.spool,
+            self.source.unacknowledged,
+            instance=s.mqtt_client_id,
+        )
+        tasks.append(
+            asyncio.create_task(
+                reporter.run(self.influx, self.stopping, s.stats_every_s), name="stats"
+            )
+        )
         log.info(
             "ingesting %s → %s db=%s (spool: %s, %d points waiting)",
             s.subscription,

@@ -61,9 +61,24 @@ class IngestMetrics:
             buckets=(1, 10, 50, 100, 500, 1000, 2000, 5000, 10000, 20000),
             registry=r,
         )
+        self.lag = Histogram(
+            "tianqu_ingest_lag_seconds",
+            "from spooling to stored in InfluxDB, per write (its oldest point)",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
+            registry=r,
+        )
         self.write_latency = Histogram(
             "tianqu_ingest_write_seconds",
             "InfluxDB write request latency",
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=r,
+        )
+
+    def total(self, name: str) -> float:
+        """The sum of a metric's samples over all label values (0 when it has none yet)."""
+        return sum(
+            sample.value
+            for metric in self.registry.collect()
+            for sample in metric.samples
+            if sample.name == name
         )

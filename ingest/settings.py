@@ -58,6 +58,7 @@ class IngestSettings(BaseSettings):
     health_host: str = "127.0.0.1"
     health_port: int = Field(default=9108, ge=0, le=65535, description="0 switches it off")
     drain_timeout_s: float = Field(default=10.0, gt=0)
+    stats_every_s: float = Field(default=10.0, ge=1, description="platform_stats points")
     city_file: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

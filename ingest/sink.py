@@ -55,6 +55,7 @@ class InfluxSink:
         self._stopping = stopping
         self._backoff = backoff or Backoff()
         self.problem: str | None = None  # why writes fail right now, for /readyz
+        self.slowest_write_s = 0.0  # since the platform stats last took it
 
     async def write(self, body: bytes, count: int) -> list[tuple[int, str]]:
         """Store newline-joined lines; return (index, InfluxDB's reason) of lines refused for good.
@@ -98,7 +99,9 @@ class InfluxSink:
                 await self._write_range(b"\n".join(lines[lo:mid]), lines, lo, mid, rejected)
                 await self._write_range(b"\n".join(lines[mid:hi]), lines, mid, hi, rejected)
                 return
-            self._metrics.write_latency.observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            self._metrics.write_latency.observe(elapsed)
+            self.slowest_write_s = max(self.slowest_write_s, elapsed)
             self._metrics.written.inc(hi - lo)
             self._metrics.influx_up.set(1)
             self.problem = None

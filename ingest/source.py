@@ -238,6 +238,10 @@ class MqttSource:
         self._unacked -= len(mids)
         self._maybe_resume()
 
+    def unacknowledged(self) -> int:
+        """Deliveries of the current connection not yet acknowledged."""
+        return self._unacked
+
     def pause(self) -> None:
         """Stop reading new messages; acknowledgements still go out (shutdown drain)."""
         self._paused = True

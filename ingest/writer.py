@@ -102,6 +102,7 @@ class SpoolWriter:
             self._metrics.rejected.labels(Reason.REJECTED_BY_DATABASE.value).inc(len(letters))
             self._metrics.dead_lettered.inc(len(letters))
         await asyncio.to_thread(self._spool.remove, chunk)
+        self._metrics.lag.observe(max(0, self._clock_ms() - chunk.oldest_ms) / 1000)
 
     def _update_gauges(self) -> None:
         self._metrics.spool_depth.set(self._spool.depth())

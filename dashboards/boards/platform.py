@@ -43,7 +43,8 @@ FIELDS: Final[dict[str, dict[str, tuple[str, str]]]] = {
         "spool_oldest_age_s": ("gauge float", "age of the oldest spooled batch, s"),
         "lag_s": (
             "gauge float",
-            "mean (InfluxDB accepted − device ts) of the points written since the last report, s",
+            "mean time from spooling to stored in InfluxDB of the writes since the last report"
+            " (each write's oldest point), s",
         ),
         "write_latency_mean_s": ("gauge float", "mean /write latency since the last report, s"),
         "write_latency_max_s": ("gauge float", "max /write latency since the last report, s"),

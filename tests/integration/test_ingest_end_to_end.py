@@ -345,3 +345,36 @@ def test_mqtt5_publishes_with_properties_are_ingested(ingester: IngesterProcess)
     client.disconnect()
     client.loop_stop()
     wait_until(lambda: _count(ingester, "parking", "pk-v5-00001") == 50, what="50 v5 points")
+
+
+def test_the_ingester_reports_its_own_health_to_influxdb(ingester: IngesterProcess) -> None:
+    ingester.extra_env["TIANQU_INGEST_STATS_EVERY_S"] = "1"
+    ingester.start()
+    _wait_ready(ingester)
+    base = r.now_ms() - 1000
+    publish_all(
+        ingester.broker.host,
+        ingester.broker.port,
+        [
+            (
+                r.topic_for(Kind.PARKING, "pk-stats-00001"),
+                r.parking("pk-stats-00001", seq=i, ts=base + i).model_dump_json(),
+            )
+            for i in range(30)
+        ]
+        + [(r.topic_for(Kind.PARKING, "pk-stats-00001"), b"junk")],
+    )
+
+    def latest() -> dict[str, object] | None:
+        rows = ingester.rows('SELECT * FROM "platform_stats" ORDER BY time DESC LIMIT 1')
+        return rows[0] if rows and int(str(rows[0]["received"])) >= 31 else None
+
+    row = wait_until(latest, what=f"a platform_stats point counting 31 messages\n{ingester.log()}")
+    assert row["service"] == "ingest"
+    assert row["instance"] == ingester.client_id
+    assert row["acknowledged"] == 31
+    assert row["points_written"] >= 30
+    assert row["dead_lettered"] == 1
+    assert row["mqtt_connected"] == 1
+    assert row["influx_up"] == 1
+    assert row["spool_depth"] == 0
