@@ -90,12 +90,10 @@ class AlertingService:
         )
         self._inbox: deque[Delivery] = deque()
         self._wake = asyncio.Event()
-        self._wake_pending = False
-        self._loop: asyncio.AbstractEventLoop | None = None
         self.evaluated = 0
         self.failed = False
 
-    # -- paho's thread
+    # -- the source's callback, on the loop (inside its socket read)
     def _offer(  # noqa: PLR0917 - the source's callback is positional, like paho's
         self,
         generation: int,
@@ -106,9 +104,7 @@ class AlertingService:
         arrival: float,
     ) -> None:
         self._inbox.append((generation, mid, qos, topic, payload, arrival))
-        if not self._wake_pending and self._loop is not None:
-            self._wake_pending = True
-            self._loop.call_soon_threadsafe(self._wake.set)
+        self._wake.set()
 
     # -- the loop
     def _evaluate(self, item: Delivery) -> list[AlertEvent]:
@@ -136,6 +132,7 @@ class AlertingService:
         done = time.monotonic()
         for item in batch:
             self.metrics.evaluation_latency.observe(done - item[5])
+        self.metrics.received.inc(len(batch))
         self.evaluated += len(batch)
 
     def _store(self, events: list[AlertEvent], *, devices: bool = True) -> None:
@@ -160,7 +157,6 @@ class AlertingService:
         while not self.stopping.is_set():
             await self._wake.wait()
             self._wake.clear()
-            self._wake_pending = False
             while self._inbox and not self.stopping.is_set():
                 n = min(len(self._inbox), batch_max)
                 self._process([self._inbox.popleft() for _ in range(n)])
@@ -190,7 +186,7 @@ class AlertingService:
         problems = []
         if not self.source.connected:
             problems.append("not connected to the MQTT broker")
-        elif not self.source.subscribed.is_set():
+        elif not self.source.subscribed:
             problems.append("not subscribed yet")
         if self.sender.problem:
             problems.append(self.sender.problem)
@@ -207,7 +203,6 @@ class AlertingService:
 
     async def run(self) -> None:
         s = self.settings
-        self._loop = asyncio.get_running_loop()
         restored = self.evaluator.restore(self.outbox.devices(), self.outbox.open_alerts())
         self._store(restored)
         tasks: list[asyncio.Task[None]] = []
@@ -229,7 +224,8 @@ class AlertingService:
         ticker = asyncio.create_task(self._tick(), name="tick")
         consumer.add_done_callback(self._watch)
         ticker.add_done_callback(self._watch)
-        self.source.start()
+        source_stop = asyncio.Event()
+        mqtt_task = asyncio.create_task(self.source.run(source_stop), name="mqtt")
         log.info(
             "evaluating %s (%d rules, %d no-data, %d correlations) → %s; %d devices known, "
             "%d events waiting",
@@ -245,11 +241,14 @@ class AlertingService:
         # Stop taking messages (what is read but not evaluated is redelivered: it was never
         # acknowledged), disconnect after the acknowledgements, then give the sender the rest
         # of the drain time; the outbox keeps whatever it could not send for the next start.
+        self.source.pause()
         self._wake.set()
         await asyncio.gather(consumer, ticker, return_exceptions=True)
         with contextlib.suppress(Exception):  # a broken outbox has been reported already
             self._store([])  # the device records not yet written
-        await asyncio.to_thread(self.source.stop)
+        await self.source.close()
+        source_stop.set()
+        await mqtt_task
         deadline = time.monotonic() + s.drain_timeout_s
         while self.outbox.depth() and not self.sender.problem and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)

@@ -11,7 +11,9 @@ class AlertingMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.received = Counter("tianqu_alerting_received", "MQTT messages received", registry=r)
+        self.received = Counter(
+            "tianqu_alerting_received", "MQTT messages received and processed", registry=r
+        )
         self.evaluated = Counter(
             "tianqu_alerting_messages_evaluated", "messages run through the rules", registry=r
         )
