@@ -56,7 +56,7 @@ def _escalate(
         comment=f"not acknowledged within {ctx.ack_timeout_s(previous)} s at the "
         f"{previous.value} level",
         details={"from_level": previous.value, "to_level": above.value,
-                 "notified": [r.username for r in told]},
+                 "notified": [r.username for r in told], "replica": ctx.instance},
     )  # fmt: skip
     notify_incident(session, incident, Event.ESCALATED, told, ctx=ctx)
     if above.above is None:
@@ -87,7 +87,8 @@ def _remind(
     audit.record(
         session, incident, "reminder", SYSTEM, now,
         comment=f"reminder {number}: not acknowledged for {waiting_s} s",
-        details={"number": number, "notified": [r.username for r in told]},
+        details={"number": number, "notified": [r.username for r in told],
+                 "replica": ctx.instance},
     )  # fmt: skip
     notify_incident(session, incident, Event.REMINDER, told, ctx=ctx)
     # From now, not from the due time: after a clock jump, one reminder, not a burst of them.
