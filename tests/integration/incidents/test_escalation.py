@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.core.clock import OffsetClock
+from api.core.clock import OffsetClock, SystemClock
+from api.core.config import Settings
 from api.core.db import Database
 from api.incidents.context import IncidentContext
 from api.incidents.scheduler import Scheduler
@@ -169,3 +170,24 @@ def test_two_schedulers_on_one_database_escalate_each_incident_exactly_once(
         "lost:",
         {name: sum(r.lost for r in rs) for name, rs in reports.items()},
     )
+
+
+def test_only_the_district_moves_the_clock(desk: Desk) -> None:
+    for who in ("township-yuanqiao", "village-a"):
+        response = desk.post(who, "/dev/clock", json={"advance_s": 60})
+        assert response.status_code == 403, who
+    assert desk.post("district", "/dev/clock", json={"advance_s": -1}).status_code == 422
+    assert desk.get("district", "/dev/clock").json()["offset_s"] == 0
+
+
+def test_outside_development_the_clock_routes_do_not_exist(tmp_path: Path) -> None:
+    settings = Settings(
+        environment="production", secret_key="p" * 48, state_dir=tmp_path / "api",
+        influx_url="http://127.0.0.1:9", background_enabled=False,
+    )  # fmt: skip
+    app = create_app(settings)
+    assert isinstance(app.state.incidents.clock, SystemClock)
+    with TestClient(app) as client:
+        for method in ("GET", "POST"):
+            response = client.request(method, "/dev/clock", json={"advance_s": 600})
+            assert response.status_code == 404, method
