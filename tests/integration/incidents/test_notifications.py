@@ -61,10 +61,12 @@ def test_raise_escalate_and_the_loop_text_the_right_people(texting: Desk) -> Non
         ("escalated", PHONES["township-yuanqiao"]),
         ("escalated", PHONES["village-a"]),
     ]
-    for who, action, body in [("district", "acknowledge", {"comment": "ok"}),
-                              ("district", "dispatch",
-                               {"assignee_user_id": texting.user_ids["village-a"]})]:  # fmt: skip
-        assert texting.step(who, incident_id, action, **body).status_code == 200
+    handler = texting.user_ids["village-a"]
+    assert texting.step("district", incident_id, "acknowledge", comment="ok").status_code == 200
+    assert (
+        texting.step("district", incident_id, "dispatch", assignee_user_id=handler).status_code
+        == 200
+    )
     assert _texts(texting, incident_id)[6:] == [
         ("acknowledged", PHONES["township-yuanqiao"]),
         ("acknowledged", PHONES["village-a"]),
