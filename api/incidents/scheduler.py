@@ -142,7 +142,10 @@ class Scheduler:
         """One replica per period: a conditional UPDATE on the lease row, as timers do."""
         now = self.ctx.clock.now()
         with self.sessions() as session:
-            if session.get(SchedulerLease, name) is None:
+            held = session.get(SchedulerLease, name)
+            if held is not None and held.until is not None and held.until > now:
+                return False  # a read, not a write: no write lock every tick while it is held
+            if held is None:
                 try:
                     session.add(SchedulerLease(name=name))
                     session.commit()
