@@ -7,7 +7,8 @@ Every ``interval_s`` (or at once when kicked, e.g. after ``POST /dev/clock``) a 
 2. sends the InfluxDB outbox (incident_event points); while InfluxDB is down it logs once and
    retries with backoff, and the API keeps answering;
 3. once per ``kpi_every_s``, under a lease row so that one replica does it, writes the
-   ``incident_kpi`` points for the district, each township and each village.
+   ``incident_kpi`` points for the district, each township and each village, and the API's
+   ``platform_stats`` point (notifications sent/failed, alerts received).
 
 Database work is blocking (SQLAlchemy sync sessions), so each tick runs in a worker thread and
 the event loop keeps serving requests. A failure in one step is logged and never ends the task.
@@ -28,7 +29,7 @@ from sqlalchemy import CursorResult, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.incidents import escalation, kpi_points, outbox, timers
+from api.incidents import escalation, kpi_points, outbox, platform_points, timers
 from api.incidents.context import IncidentContext
 from api.models.incident_tables import SchedulerLease
 from influxv1 import InfluxClient, InfluxError
@@ -128,8 +129,7 @@ class Scheduler:
             return
         with self.sessions() as session:
             lines = kpi_points.lines(session, self.ctx)
-        if not lines:
-            return
+            lines.append(platform_points.line(session, self.ctx))
         try:
             self.influx.write("\n".join(lines).encode(), precision="ms")
         except InfluxError as exc:

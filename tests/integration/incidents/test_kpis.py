@@ -144,6 +144,10 @@ def test_transitions_and_kpis_are_written_to_influxdb(desk: Desk) -> None:
         "township", 1, 1, 1.0,
     )  # fmt: skip
     assert outbox.pending(desk.app.state.database.sessions) == 0
+    # and the API's line on the platform board: alerts received so far
+    stats = _rows(desk, 'SELECT * FROM "platform_stats" WHERE "service" = \'api\'')
+    assert stats and stats[-1]["alerts_received"] >= 1
+    assert stats[-1]["notification_failures"] == 0
 
 
 @pytest.fixture
