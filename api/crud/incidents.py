@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from api.core.principal import Role
 from api.core.scope import Scope
-from api.models.incident_tables import Incident, IncidentAudit
+from api.models.incident_tables import Incident, IncidentAudit, IncidentTimer
+from api.models.incidents import IncidentPublic
 from api.models.tables import User
 from city.grades import Grade, Level
 from city.incidents import State
+from city.rules import RuleBook
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,3 +100,31 @@ def handler_for(session: Session, incident: Incident, user_id: int) -> User | No
     ):
         return None
     return user
+
+
+def escalation_due(session: Session, incident_ids: Iterable[int]) -> dict[int, datetime]:
+    """When each of these incidents goes one level up unless acknowledged (its timer's due
+    time); absent once acknowledged, and at the district, where only reminders remain."""
+    ids = set(incident_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(IncidentTimer.incident_id, IncidentTimer.due_at).where(
+            IncidentTimer.kind == "escalate", IncidentTimer.incident_id.in_(ids)
+        )
+    )
+    return {row.incident_id: row.due_at for row in rows}
+
+
+def public(session: Session, rules: RuleBook, rows: Sequence[Incident]) -> list[IncidentPublic]:
+    """A page of incidents as the API shows them: people, escalation due times and the
+    quantity each rule watches, in one query each."""
+    people = people_of(session, rows)
+    due = escalation_due(session, (i.id for i in rows))
+    watched = {r.id: r for r in rules.rules}
+    return [
+        IncidentPublic.of(
+            i, people, rules.deadlines_s, escalates_at=due.get(i.id), rule=watched.get(i.rule_id)
+        )
+        for i in rows
+    ]

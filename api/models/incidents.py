@@ -13,6 +13,7 @@ from api.models.people import PersonRef
 from api.models.tables import User
 from city.grades import Grade
 from city.incidents import State
+from city.rules import ThresholdRule
 
 Comment = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
 Team = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
@@ -85,13 +86,26 @@ class IncidentPublic(ResponseModel):
     verified_at: datetime | None
     closed_at: datetime | None
     deadline_at: datetime | None = Field(description="dispatch + the grade's deadline")
+    escalates_at: datetime | None = Field(
+        default=None,
+        description="when it goes one level up unless acknowledged (its escalation timer); "
+        "null once acknowledged and at the district",
+    )
+    quantity: str | None = Field(default=None, description="the reading its rule watches")
+    unit: str | None = None
     escalations: int
     reopened: int
     condition_cleared: bool
 
     @classmethod
     def of(
-        cls, incident: Incident, people: dict[int, User], deadlines: dict[Grade, int]
+        cls,
+        incident: Incident,
+        people: dict[int, User],
+        deadlines: dict[Grade, int],
+        *,
+        escalates_at: datetime | None = None,
+        rule: ThresholdRule | None = None,
     ) -> IncidentPublic:
         grade = Grade(incident.grade)
         state = State(incident.state)
@@ -115,6 +129,9 @@ class IncidentPublic(ResponseModel):
             duty_captain=PersonRef.of(people.get(incident.duty_captain_id or 0)),
             assignee=PersonRef.of(people.get(incident.assignee_id or 0)),
             deadline_at=deadline,
+            escalates_at=escalates_at,
+            quantity=rule.quantity if rule else None,
+            unit=(rule.unit or None) if rule else None,
         )
         return cls.model_validate(values)
 

@@ -78,10 +78,8 @@ def list_incidents(
     f = IncidentFilter(state=state, grade=grade, level=level, open=open, rule_id=rule_id,
                        device_id=device_id)  # fmt: skip
     rows, total = incidents.list_in_scope(session, narrowed, f, limit, offset)
-    people = incidents.people_of(session, rows)
-    deadlines = ctx.rules.deadlines_s
     return Page(
-        items=[IncidentPublic.of(i, people, deadlines) for i in rows],
+        items=incidents.public(session, ctx.rules, rows),
         total=total,
         limit=limit,
         offset=offset,
@@ -89,8 +87,7 @@ def list_incidents(
 
 
 def _detail(session: Session, ctx: IncidentContext, incident: Incident) -> IncidentDetail:
-    public = IncidentPublic.of(incident, incidents.people_of(session, [incident]),
-                               ctx.rules.deadlines_s)  # fmt: skip
+    [public] = incidents.public(session, ctx.rules, [incident])
     trail = [AuditEntryPublic.of(e) for e in incidents.audit_trail(session, incident.id)]
     return IncidentDetail(**public.model_dump(), audit=trail)
 
