@@ -9,7 +9,7 @@ the unacknowledged messages — enforced here too, by pausing the socket, becaus
 overshoots it.
 
 paho runs without a thread: its socket is registered with the event loop and read by
-:class:`alerting.fastclient.FastClient` (one large read, PUBLISH parsed without paho's
+:class:`fastmqtt.FastClient` (one large read, PUBLISH parsed without paho's
 per-message objects, PUBACKs coalesced). Measured against stock paho on its own thread, the
 evaluator's CPU per message fell from 88 µs to the figure in docs/decisions.md — CPU that the
 ingester, the broker and InfluxDB share on a small host.
@@ -39,8 +39,8 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from alerting.aio import first_of, sleep_unless
 from alerting.backoff import Backoff
-from alerting.fastclient import FastClient
 from alerting.metrics import AlertingMetrics
+from fastmqtt import FastClient
 
 log = logging.getLogger(__name__)
 

@@ -28,9 +28,9 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from fastmqtt import FastClient
 from ingest.aio import first_of, sleep_unless
 from ingest.backoff import Backoff
-from ingest.fastclient import IngestClient
 from ingest.metrics import IngestMetrics
 
 log = logging.getLogger(__name__)
@@ -74,9 +74,9 @@ class MqttSource:
         self._lost = asyncio.Event()
         self._subscribed = asyncio.Event()
 
-    def _make_client(self) -> IngestClient:
+    def _make_client(self) -> FastClient:
         o = self.options
-        client = IngestClient(
+        client = FastClient(
             CallbackAPIVersion.VERSION2,
             client_id=o.client_id,
             protocol=mqtt.MQTTv5,

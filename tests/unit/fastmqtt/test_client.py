@@ -9,7 +9,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.exception import MalformedPacket
 
-from ingest.fastclient import IngestClient, packet_bounds, parse_publish
+from fastmqtt import FastClient, packet_bounds, parse_publish
 
 TOPIC = b"tianqu/v1/a/b/parking/pk-1/telemetry"
 PAYLOAD = b'{"x": 1}'
@@ -100,9 +100,7 @@ def test_packets_split_anywhere_across_reads_are_delivered_whole_and_in_order() 
             others.append(command)
             return MQTTErrorCode.MQTT_ERR_SUCCESS
 
-        client = IngestClient(
-            CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5, on_delivery=collect
-        )
+        client = FastClient(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5, on_delivery=collect)
         ours, theirs = socket.socketpair()
         ours.setblocking(False)
         client._sock = ours  # type: ignore[assignment]

@@ -16,8 +16,8 @@ disconnects, QoS 2 — and replaces only the receive loop and the acknowledgemen
 
 It relies on paho 2.x internals (``_sock_recv``, ``_in_packet``, ``_packet_handle``,
 ``_loop_rc_handle``, ``_last_bytes_received``, ``_packet_queue``), so pyproject pins paho below
-2.3; tests/unit/ingest/test_fastclient.py and every integration test run through it against a
-real broker.
+2.3; tests/unit/fastmqtt/test_client.py and every ingester and evaluator integration test run
+through it against a real broker.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def _fresh_in_packet() -> Any:
     }
 
 
-class IngestClient(mqtt.Client):
+class FastClient(mqtt.Client):
     def __init__(self, *args: Any, on_delivery: OnDelivery, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._on_delivery = on_delivery
