@@ -16,31 +16,22 @@ from collections import deque
 from typing import Any
 
 import httpx
-import uvicorn
 
 from alerting.decode import Decoder, Skipped, Status, Telemetry
 from alerting.engine import Clock, Evaluator, SystemClock
-from alerting.health import health_app
 from alerting.metrics import AlertingMetrics
 from alerting.outbox import Outbox
 from alerting.sender import Sender
 from alerting.settings import AlertingSettings
-from alerting.source import MqttOptions, MqttSource
 from city.alerts import AlertEvent
 from city.rules import load_rules
 from city.topology import load_city
+from servicekit.health import health_server
+from servicekit.subscriber import MqttOptions, Subscriber
 
 log = logging.getLogger("alerting")
 
 Delivery = tuple[int, int, int, str, bytes | bytearray, float]
-
-
-class _QuietServer(uvicorn.Server):
-    """uvicorn without its own signal handling: the service decides when to stop."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Any:
-        yield
 
 
 def _secret(value: Any) -> str | None:
@@ -72,7 +63,7 @@ class AlertingService:
             self.metrics,
             batch_max=s.send_batch_max,
         )
-        self.source = MqttSource(
+        self.source = Subscriber(
             MqttOptions(
                 host=s.mqtt_host,
                 port=s.mqtt_port,
@@ -86,7 +77,7 @@ class AlertingService:
                 session_expiry_s=s.mqtt_session_expiry_s,
             ),
             self._offer,
-            self.metrics,
+            self.metrics.mqtt,
         )
         self._inbox: deque[Delivery] = deque()
         self._wake = asyncio.Event()
@@ -94,16 +85,10 @@ class AlertingService:
         self.failed = False
 
     # -- the source's callback, on the loop (inside its socket read)
-    def _offer(  # noqa: PLR0917 - the source's callback is positional, like paho's
-        self,
-        generation: int,
-        mid: int,
-        qos: int,
-        topic: str,
-        payload: bytes | bytearray,
-        arrival: float,
+    def _offer(
+        self, generation: int, mid: int, qos: int, topic: str, payload: bytes | bytearray
     ) -> None:
-        self._inbox.append((generation, mid, qos, topic, payload, arrival))
+        self._inbox.append((generation, mid, qos, topic, payload, time.monotonic()))
         self._wake.set()
 
     # -- the loop
@@ -128,7 +113,7 @@ class AlertingService:
                 self.metrics.skipped.labels("evaluation_error").inc()
                 log.exception("evaluating a message on %s failed; skipped", item[3][:200])
         self._store(events, devices=False)
-        self.source.ack((g, mid, qos) for g, mid, qos, *_ in batch)
+        self.source.ack((g, mid) for g, mid, qos, *_ in batch if qos)
         done = time.monotonic()
         for item in batch:
             self.metrics.evaluation_latency.observe(done - item[5])
@@ -208,14 +193,8 @@ class AlertingService:
         tasks: list[asyncio.Task[None]] = []
         server = None
         if s.health_port:
-            server = _QuietServer(
-                uvicorn.Config(
-                    health_app(self.metrics, self.readiness),
-                    host=s.health_host,
-                    port=s.health_port,
-                    log_level="warning",
-                    lifespan="off",
-                )
+            server = health_server(
+                self.metrics.registry, self.readiness, s.health_host, s.health_port
             )
             tasks.append(asyncio.create_task(server.serve(), name="health"))
         sender_stop = asyncio.Event()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from servicekit.subscriber import SubscriberMetrics
+
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
@@ -11,6 +13,7 @@ class AlertingMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        self.mqtt = SubscriberMetrics(r, "tianqu_alerting")
         self.received = Counter(
             "tianqu_alerting_received", "MQTT messages received and processed", registry=r
         )
@@ -48,12 +51,6 @@ class AlertingMetrics:
             "tianqu_alerting_outbox_oldest_age_seconds",
             "age of the oldest undelivered event",
             registry=r,
-        )
-        self.mqtt_connected = Gauge(
-            "tianqu_alerting_mqtt_connected", "1 while connected to the broker", registry=r
-        )
-        self.reconnects = Counter(
-            "tianqu_alerting_mqtt_reconnects", "MQTT connections after the first", registry=r
         )
         self.devices = Gauge("tianqu_alerting_devices", "devices the evaluator knows", registry=r)
         self.evaluation_latency = Histogram(

@@ -27,9 +27,9 @@ from typing import Any
 import httpx
 import orjson
 
-from alerting.backoff import Backoff
 from alerting.metrics import AlertingMetrics
 from alerting.outbox import Outbox, Pending
+from servicekit.backoff import Backoff
 
 log = logging.getLogger(__name__)
 

@@ -3,39 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import time
 from typing import Any
 
-import uvicorn
-
 from city.topology import load_city
 from influxv1 import AsyncInfluxClient, InfluxTarget
 from ingest.deadletter import DeadLetterStore
 from ingest.decode import Decoder, Limits
-from ingest.health import health_app
 from ingest.metrics import IngestMetrics
 from ingest.pipeline import Pipeline
 from ingest.settings import IngestSettings
 from ingest.sink import InfluxSink
-from ingest.source import MqttOptions, MqttSource
 from ingest.spool import Spool
 from ingest.spool.memory import MemorySpool
 from ingest.spool.sqlite import SqliteSpool
 from ingest.stats import PlatformReporter
 from ingest.writer import SpoolWriter
+from servicekit.health import health_server
+from servicekit.subscriber import MqttOptions, Subscriber
 
 log = logging.getLogger("ingest")
-
-
-class _QuietServer(uvicorn.Server):
-    """uvicorn without its own signal handling: the ingester decides when to stop."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Any:
-        yield
 
 
 async def _within(task: asyncio.Task[None], deadline: float, what: str) -> None:
@@ -108,7 +97,7 @@ class Ingester:
             max_messages=s.batch_max_messages,
             max_age_s=s.batch_max_age_ms / 1000,
         )
-        self.source = MqttSource(
+        self.source = Subscriber(
             MqttOptions(
                 host=s.mqtt_host,
                 port=s.mqtt_port,
@@ -122,7 +111,7 @@ class Ingester:
                 session_expiry_s=s.mqtt_session_expiry_s,
             ),
             self.pipeline.offer,
-            self.metrics,
+            self.metrics.mqtt,
         )
 
     def readiness(self) -> dict[str, Any]:
@@ -152,14 +141,8 @@ class Ingester:
         server = None
         tasks = []
         if s.health_port:
-            server = _QuietServer(
-                uvicorn.Config(
-                    health_app(self.metrics, self.readiness),
-                    host=s.health_host,
-                    port=s.health_port,
-                    log_level="warning",
-                    lifespan="off",
-                )
+            server = health_server(
+                self.metrics.registry, self.readiness, s.health_host, s.health_port
             )
             tasks.append(asyncio.create_task(server.serve(), name="health"))
         source_stop = asyncio.Event()

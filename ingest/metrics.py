@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from servicekit.subscriber import SubscriberMetrics
+
 
 class IngestMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        self.mqtt = SubscriberMetrics(r, "tianqu_ingest")
         self.received = Counter("tianqu_ingest_received", "MQTT messages received", registry=r)
         self.acknowledged = Counter(
             "tianqu_ingest_acknowledged", "messages acknowledged to the broker", registry=r
@@ -25,19 +28,8 @@ class IngestMetrics:
         self.write_errors = Counter(
             "tianqu_ingest_write_errors", "failed InfluxDB writes, by class", ["error"], registry=r
         )
-        self.reconnects = Counter(
-            "tianqu_ingest_mqtt_reconnects", "MQTT connections after the first", registry=r
-        )
-        self.throttled = Counter(
-            "tianqu_ingest_read_throttled",
-            "times reading paused because the unacknowledged window was full",
-            registry=r,
-        )
         self.unacked = Gauge(
             "tianqu_ingest_unacked", "messages received and not yet acknowledged", registry=r
-        )
-        self.mqtt_connected = Gauge(
-            "tianqu_ingest_mqtt_connected", "1 while connected to the broker", registry=r
         )
         self.influx_up = Gauge(
             "tianqu_ingest_influx_up", "1 while the last InfluxDB write succeeded", registry=r

@@ -17,18 +17,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ingest.aio import sleep_unless
 from ingest.deadletter import DeadLetter, DeadLetterStore
 from ingest.decode import Decoder
 from ingest.metrics import IngestMetrics
 from ingest.spool import Spool, SpoolFull
+from servicekit.aio import sleep_unless
 
 log = logging.getLogger(__name__)
 
 # (connection generation, packet id): a packet id means something only on the connection that
-# delivered it; see MqttSource.ack.
+# delivered it; see servicekit.subscriber.Subscriber.ack.
 Delivery = tuple[int, int]
-AckFn = Callable[[list[Delivery]], None]
+AckFn = Callable[[list[Delivery]], object]
 SPOOL_FULL_RETRY_S = 0.5
 
 

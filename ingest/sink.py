@@ -28,9 +28,9 @@ from influxv1 import (
     RetryableError,
     WriteRejected,
 )
-from ingest.aio import sleep_unless
-from ingest.backoff import Backoff
 from ingest.metrics import IngestMetrics
+from servicekit.aio import sleep_unless
+from servicekit.backoff import Backoff
 
 log = logging.getLogger(__name__)
 

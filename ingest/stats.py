@@ -16,10 +16,10 @@ from collections.abc import Callable
 
 from city.lineprotocol import encode_line
 from influxv1 import AsyncInfluxClient, InfluxError
-from ingest.aio import sleep_unless
 from ingest.metrics import IngestMetrics
 from ingest.sink import InfluxSink
 from ingest.spool import Spool
+from servicekit.aio import sleep_unless
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 from city.rejections import Reason
-from ingest.aio import first_of
 from ingest.deadletter import DeadLetter, DeadLetterStore
 from ingest.metrics import IngestMetrics
 from ingest.sink import InfluxSink, SinkStopped
 from ingest.spool import Chunk, Spool
+from servicekit.aio import first_of
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ import httpx
 import orjson
 import pytest
 
-from alerting.backoff import Backoff
 from alerting.metrics import AlertingMetrics
 from alerting.outbox import Outbox
 from alerting.sender import Sender, Verdict, classify, retry_after
+from servicekit.backoff import Backoff
 from tests.unit.alerting.test_outbox import event
 
 Handler = Callable[[httpx.Request], httpx.Response]

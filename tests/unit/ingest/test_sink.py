@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from influxv1 import AsyncInfluxClient, InfluxTarget
-from ingest.backoff import Backoff
 from ingest.metrics import IngestMetrics
 from ingest.sink import InfluxSink, SinkStopped
+from servicekit.backoff import Backoff
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

@@ -9,7 +9,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.exception import MalformedPacket
 
-from fastmqtt import FastClient, packet_bounds, parse_publish
+from servicekit import FastClient, packet_bounds, parse_publish
 
 TOPIC = b"tianqu/v1/a/b/parking/pk-1/telemetry"
 PAYLOAD = b'{"x": 1}'

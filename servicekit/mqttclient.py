@@ -16,7 +16,7 @@ disconnects, QoS 2 — and replaces only the receive loop and the acknowledgemen
 
 It relies on paho 2.x internals (``_sock_recv``, ``_in_packet``, ``_packet_handle``,
 ``_loop_rc_handle``, ``_last_bytes_received``, ``_packet_queue``), so pyproject pins paho below
-2.3; tests/unit/fastmqtt/test_client.py and every ingester and evaluator integration test run
+2.3; tests/unit/servicekit/test_client.py and every ingester and evaluator integration test run
 through it against a real broker.
 """
 
