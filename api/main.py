@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm.exc import StaleDataError
 
+from api.console.feed import IncidentFeed
 from api.core.bodylimit import BodySizeLimit
 from api.core.clock import Clock, OffsetClock, SystemClock
 from api.core.config import Settings, get_settings
@@ -36,6 +37,7 @@ from api.routes import (
     apikeys,
     areas,
     auth,
+    console,
     devclock,
     devices,
     duty,
@@ -46,6 +48,7 @@ from api.routes import (
     notifications,
     readings,
     silences,
+    stream,
     users,
 )
 from city.rules import default_rules, load_rules
@@ -134,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.incidents = incident_ctx
     app.state.scheduler = scheduler
     app.state.readings = ReadingsStore(influx)
+    app.state.incident_feed = IncidentFeed(database.sessions, incident_ctx.rules)
     app.state.limiter = RateLimiter(settings.rate_limit, settings.login_rate_limit)
     app.state.broker_files = BrokerFiles(
         settings.mqtt_password_file,
@@ -143,8 +147,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     _add_error_handlers(app)
+    # stream before incidents: /incidents/stream must not be read as /incidents/{incident_id}
     for module in (health, auth, areas, users, apikeys, devices, gateways, readings, alerts,
-                   incidents, duty, silences, kpis, notifications):  # fmt: skip
+                   stream, incidents, duty, silences, kpis, notifications, console):  # fmt: skip
         app.include_router(module.router)
     if settings.development:  # outside development the clock routes do not exist: 404
         app.include_router(devclock.router)

@@ -10,6 +10,7 @@ nothing about other areas leaks.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -19,15 +20,25 @@ import pytest
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from api.console.feed import IncidentFeed
 from api.core.deps import current_scope
+from api.core.scope import Scope
 from api.notify import Notification, NotifySettings, enqueue
 from api.notify.models import Event
+from api.routes.stream import stream_scope
 from city.grades import Grade, Level
 from tests.integration.api.conftest import AREAS, World
 
 pytestmark = pytest.mark.integration
 
-PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/auth/login")}
+# The captain's console: the page, its script and its style sheet hold no data (what the page
+# shows comes from the scoped routes, called with the captain's token), so they are public.
+CONSOLE = {("GET", "/console"), ("GET", "/console/console.js"), ("GET", "/console/console.css")}
+PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/auth/login"), *CONSOLE}
+# What yields the caller's scope: ``CurrentScope``, or for GET /incidents/stream (EventSource
+# cannot send a header) ``StreamScope``, the holder of a ticket from POST
+# /incidents/stream/ticket, re-read from the registry like a bearer token.
+SCOPES = (current_scope, stream_scope)
 _counter = itertools.count(1)
 
 
@@ -46,25 +57,32 @@ def _uses(dependant: Dependant, target: Callable[..., Any]) -> bool:
     return dependant.call is target or any(_uses(d, target) for d in dependant.dependencies)
 
 
+def _scoped(route: APIRoute) -> bool:
+    return any(_uses(route.dependant, scope) for scope in SCOPES)
+
+
 def test_every_route_takes_the_scope_or_is_public(world: World) -> None:
     routes = _routes(world)
     assert len(routes) > 15
     unscoped = [
         f"{method} {path}"
         for method, path, route in routes
-        if (method, path) not in PUBLIC and not _uses(route.dependant, current_scope)
+        if (method, path) not in PUBLIC and not _scoped(route)
     ]
     assert unscoped == [], "routes without CurrentScope (add it, or list the route as public)"
     for method, path, route in routes:
         if (method, path) in PUBLIC:
-            assert not _uses(route.dependant, current_scope), f"{method} {path} is public"
+            assert not _scoped(route), f"{method} {path} is public"
 
 
 def test_the_openapi_document_lists_the_same_routes(world: World) -> None:
     document = world.app.openapi()
     listed = {(m.upper(), p) for p, ops in document["paths"].items() for m in ops}
-    assert listed == {(m, p) for m, p, _ in _routes(world)}
-    for method, path, _ in _routes(world):
+    # Only the console's pages stay out of the API's document: they are not JSON routes.
+    documented = [(m, p, r) for m, p, r in _routes(world) if r.include_in_schema]
+    assert {(m, p) for m, p, r in _routes(world) if not r.include_in_schema} == CONSOLE
+    assert listed == {(m, p) for m, p, _ in documented}
+    for method, path, _ in documented:
         secured = "security" in document["paths"][path][method.lower()]
         assert secured == ((method, path) not in PUBLIC), f"{method} {path} security in OpenAPI"
 
@@ -236,3 +254,56 @@ def test_a_nonexistent_object_looks_exactly_like_another_areas(world: World) -> 
     missing = world.get("village-a", "/devices/pk-nowhere-99999")
     assert other.status_code == missing.status_code == 404
     assert other.json() == missing.json()
+
+
+# --- the live stream: its snapshot and its events, per caller ---------------------------------
+
+SEES_A = {"village-a": True, "township-yuanqiao": True, "district": True, "village-b": False,
+          "village-c": False, "township-changhe": False}  # fmt: skip
+
+
+def _scope_of(world: World, who: str) -> Scope:
+    me = world.get(who, "/auth/me").json()
+    return Scope.of(me["township"], me["village"])
+
+
+def test_the_stream_snapshot_holds_only_the_callers_area(world: World) -> None:
+    incident_id = world.raise_incident("A", grade="IV")
+    for who, sees in SEES_A.items():
+        ticket = world.post(who, "/incidents/stream/ticket")
+        assert ticket.status_code == 200, ticket.text
+        response = world.client.get(
+            "/incidents/stream", params={"ticket": ticket.json()["ticket"], "follow": "false"}
+        )
+        assert response.status_code == 200, response.text
+        [snapshot] = [line for line in response.text.splitlines() if '"items"' in line]
+        ids = {item["incident"]["id"] for item in json.loads(snapshot[len("data: ") :])["items"]}
+        assert (incident_id in ids) == sees, who
+
+
+def test_the_streams_live_events_reach_only_the_callers_area(world: World) -> None:
+    database = world.app.state.database
+    feed = IncidentFeed(database.sessions, world.app.state.incidents.rules)
+    feed.poll()  # from here on
+    subs = {who: feed.listen(_scope_of(world, who)) for who in SEES_A}
+    incident_id = world.raise_incident("A", grade="IV")
+    assert world.post("village-a", f"/incidents/{incident_id}/acknowledge",
+                      json={"comment": "收到"}).status_code == 200  # fmt: skip
+    feed.publish(feed.poll())
+    for who, sub in subs.items():
+        got = []
+        while not sub.queue.empty():
+            event = sub.queue.get_nowait()
+            assert event is not None
+            got.append((json.loads(event.data)["incident"]["id"], json.loads(event.data)["action"]))
+        expected = [(incident_id, "raised"), (incident_id, "acknowledged")] if SEES_A[who] else []
+        assert got == expected, who
+
+
+def test_a_stream_ticket_opens_the_stream_and_nothing_else(world: World) -> None:
+    ticket = world.post("village-a", "/incidents/stream/ticket").json()["ticket"]
+    as_bearer = world.client.get("/incidents", headers={"Authorization": f"Bearer {ticket}"})
+    assert as_bearer.status_code == 401
+    token = world.tokens["village-a"]
+    assert world.client.get("/incidents/stream", params={"ticket": token}).status_code == 401
+    assert world.client.get("/incidents/stream").status_code == 401
