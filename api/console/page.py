@@ -22,6 +22,7 @@ from api.incidents.loop import COMMAND_ACTIONS
 from api.readings.fields import FIELDS
 from city.grades import Grade, Level
 from city.incidents import TRANSITIONS, State
+from city.rules import RuleBook
 from city.topology import City
 
 HERE = Path(__file__).resolve().parent
@@ -77,9 +78,10 @@ def basemap(city: City) -> dict[str, Any]:
     }
 
 
-def config(city: City) -> dict[str, Any]:
+def config(city: City, rules: RuleBook) -> dict[str, Any]:
     """What the page's script knows besides text: the rules of the loop and the base map."""
     return {
+        "reminder_every_s": rules.escalation.reminder_every_s,
         "grades": {
             g.value: {
                 "numeral": g.numeral,
@@ -120,7 +122,7 @@ def _environment() -> Environment:
     )
 
 
-def render(city: City, lang: Language) -> str:
+def render(city: City, rules: RuleBook, lang: Language) -> str:
     strings = catalogue(lang)
     return (
         _environment()
@@ -131,6 +133,6 @@ def render(city: City, lang: Language) -> str:
             t=strings,
             version=asset_version(),
             catalogue_json=_json_for_script(strings),
-            config_json=_json_for_script(config(city)),
+            config_json=_json_for_script(config(city, rules)),
         )
     )

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.console import page
 from api.console.page import Language
-from api.core.deps import CityDep
+from api.core.deps import CityDep, IncidentsDep
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 
@@ -36,12 +36,13 @@ def _language(request: Request, asked: str | None) -> Language:
 def console_page(
     request: Request,
     city: CityDep,
+    ctx: IncidentsDep,
     lang: Annotated[str | None, Query(max_length=8, description="zh or en")] = None,
 ) -> HTMLResponse:
     """值班机长工作台: the page (Chinese by default; ``?lang=en`` for English)."""
     headers = {**_HEADERS, "Content-Security-Policy": page.CSP, "Cache-Control": "no-cache",
                "Vary": "Accept-Language"}  # fmt: skip
-    return HTMLResponse(page.render(city, _language(request, lang)), headers=headers)
+    return HTMLResponse(page.render(city, ctx.rules, _language(request, lang)), headers=headers)
 
 
 def _asset(name: str) -> Response:

@@ -413,7 +413,7 @@
     // Time left before it goes one level up (from its escalation timer), or the handling deadline.
     const now = serverNow();
     if (inc.state === "raised") {
-      if (!inc.escalates_at) return { text: t("countdown.top"), urgent: true };
+      if (!inc.escalates_at) return { text: t("countdown.top", { minutes: Math.round(C.reminder_every_s / 60) }), urgent: true };
       const left = Date.parse(inc.escalates_at) - now;
       const next = inc.level === "village" ? "township" : "district";
       if (left <= 0) return { text: t("countdown.due", { level: levelName(next) }), urgent: true };
@@ -483,7 +483,11 @@
   function renderKpiCounts() {
     const counts = Object.fromEntries(GRADE_ORDER.map((g) => [g, 0]));
     for (const { incident } of S.incidents.values()) counts[incident.grade] += 1;
-    for (const g of GRADE_ORDER) $(`#kpi-open-${g}`).textContent = String(counts[g]);
+    for (const g of GRADE_ORDER) {
+      const el = $(`#kpi-open-${g}`);
+      el.textContent = String(counts[g]);
+      el.parentElement.classList.toggle("zero", counts[g] === 0);
+    }
   }
 
   async function loadKpis() {
@@ -842,6 +846,11 @@
       match: (i) => i.township === tw.id && i.village === v.id })));
   }
 
+  function gradeCount(g, n) {
+    return h("li", { class: `grade-${g}${n === 0 ? " zero" : ""}`, title: gradeLabel(g) },
+      h("span", { class: "n" }, String(n)), h("span", {}, C.grades[g].numeral));
+  }
+
   function worst(incidents) {
     return GRADE_ORDER.find((g) => incidents.some((i) => i.grade === g)) || null;
   }
@@ -860,7 +869,7 @@
         h("h3", {}, a.name),
         h("p", { class: "worst" }, w ? t("overview.worst", { grade: gradeLabel(w) }) : t("overview.calm")),
         h("ul", { class: "grade-counts" }, GRADE_ORDER.slice().reverse().map((g) =>
-          h("li", { class: `grade-${g}`, title: gradeLabel(g) }, h("span", { class: "n" }, String(mine.filter((i) => i.grade === g).length)), h("span", {}, C.grades[g].numeral)))),
+          gradeCount(g, mine.filter((i) => i.grade === g).length))),
         h("p", { class: "completion" }, t("overview.completion"), " ", h("strong", { dataset: { kpi: a.id } }, "…")));
     }));
     const worstByVillage = new Map();

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 from fastapi import FastAPI
@@ -17,6 +18,7 @@ from api.console import page
 from api.incidents.loop import COMMAND_ACTIONS
 from api.routes import console
 from city.incidents import TRANSITIONS
+from city.rules import default_rules
 from city.topology import default_city
 
 
@@ -24,6 +26,7 @@ from city.topology import default_city
 def client() -> Iterator[TestClient]:
     app = FastAPI()
     app.state.city = default_city()
+    app.state.incidents = SimpleNamespace(rules=default_rules())
     app.include_router(console.router)
     with TestClient(app) as client:
         yield client
@@ -75,6 +78,7 @@ def test_the_buttons_follow_the_loop_of_the_code(client: TestClient) -> None:
             "to": to.value if to else None,
         }
     assert "status" in config["text_fields"]
+    assert config["reminder_every_s"] == default_rules().escalation.reminder_every_s
     villages = sum(len(t["villages"]) for t in config["basemap"]["townships"])
     assert villages == sum(1 for _ in default_city().villages())
 
