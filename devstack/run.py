@@ -288,6 +288,7 @@ Tianqu City Cockpit (天衢新区城市驾驶舱) — running on this machine
   InfluxDB     http://127.0.0.1:{o.influx_port}   database {DATABASE}
   Ingester     http://127.0.0.1:{o.ingest_health_port}/readyz   metrics at /metrics
   API          http://127.0.0.1:{o.api_port}/docs
+  Console      http://127.0.0.1:{o.api_port}/console   the captains' page: log in as below
   Alerting     http://127.0.0.1:{o.alerting_health_port}/readyz   rules → POST /alerts/events
 {self.logins()}  Simulator    {sim}
   State, logs  {rel}/ (logs in {rel}/logs; --fresh starts over)
