@@ -8,7 +8,8 @@ the escalation timer, changed it first) is 409 asking to reload.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Protocol
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from sqlalchemy.orm import Session
@@ -28,7 +29,7 @@ from api.incidents import loop
 from api.incidents.audit import Actor
 from api.incidents.context import IncidentContext
 from api.incidents.loop import Refused, Step
-from api.models.common import AreaId, Limit, Offset, Page
+from api.models.common import AreaId, Limit, Offset, Page, RequestModel
 from api.models.incident_tables import Incident
 from api.models.incidents import (
     AcknowledgeBody,
@@ -125,28 +126,6 @@ def _step(
     return _detail(session, ctx, incident)
 
 
-@router.post("/{incident_id}/acknowledge")
-def acknowledge(
-    *,
-    incident_id: IncidentId,
-    data: AcknowledgeBody,
-    operator: Operator,
-    scope: CurrentScope,
-    session: SessionDep,
-    ctx: IncidentsDep,
-) -> IncidentDetail:
-    """立案: the captain on duty takes it (a comment is required); escalation stops."""
-    step = Step(Action.ACKNOWLEDGE, data.comment)
-    return _step(
-        session=session,
-        ctx=ctx,
-        scope=scope,
-        actor=Actor.of(operator),
-        incident_id=incident_id,
-        step=step,
-    )
-
-
 @router.post("/{incident_id}/dispatch")
 def dispatch(
     *,
@@ -179,111 +158,72 @@ def dispatch(
     )
 
 
-@router.post("/{incident_id}/notes")
-def add_note(
-    *,
-    incident_id: IncidentId,
-    data: NoteBody,
-    operator: Operator,
-    scope: CurrentScope,
-    session: SessionDep,
-    ctx: IncidentsDep,
-) -> IncidentDetail:
-    """A note on the audit trail; on a dispatched incident it marks handling as under way."""
-    step = Step(Action.NOTE, data.comment)
-    return _step(
-        session=session,
-        ctx=ctx,
-        scope=scope,
-        actor=Actor.of(operator),
-        incident_id=incident_id,
-        step=step,
-    )
+class _Commented(Protocol):
+    @property
+    def comment(self) -> str | None: ...
 
 
-@router.post("/{incident_id}/resolve")
-def resolve(
-    *,
-    incident_id: IncidentId,
-    data: StepBody,
-    operator: Operator,
-    scope: CurrentScope,
-    session: SessionDep,
-    ctx: IncidentsDep,
-) -> IncidentDetail:
-    """反馈: the handler reports it dealt with."""
-    step = Step(Action.RESOLVE, data.comment)
-    return _step(
-        session=session,
-        ctx=ctx,
-        scope=scope,
-        actor=Actor.of(operator),
-        incident_id=incident_id,
-        step=step,
-    )
+def _step_route(
+    action: Action, body: type[RequestModel], doc: str
+) -> Callable[..., IncidentDetail]:
+    """A closed-loop step that only needs a comment: one endpoint shape, one body model each."""
+
+    def endpoint(
+        *,
+        incident_id: IncidentId,
+        data: _Commented,
+        operator: Operator,
+        scope: CurrentScope,
+        session: SessionDep,
+        ctx: IncidentsDep,
+    ) -> IncidentDetail:
+        return _step(
+            session=session,
+            ctx=ctx,
+            scope=scope,
+            actor=Actor.of(operator),
+            incident_id=incident_id,
+            step=Step(action, data.comment),
+        )
+
+    endpoint.__annotations__["data"] = body  # FastAPI reads the request body's model from here
+    endpoint.__doc__ = doc
+    endpoint.__name__ = endpoint.__qualname__ = f"{action.value}_incident"
+    return endpoint
 
 
-@router.post("/{incident_id}/verify")
-def verify(
-    *,
-    incident_id: IncidentId,
-    data: StepBody,
-    operator: Operator,
-    scope: CurrentScope,
-    session: SessionDep,
-    ctx: IncidentsDep,
-) -> IncidentDetail:
-    """核查: checked on site by someone other than the resolver (409 otherwise)."""
-    step = Step(Action.VERIFY, data.comment)
-    return _step(
-        session=session,
-        ctx=ctx,
-        scope=scope,
-        actor=Actor.of(operator),
-        incident_id=incident_id,
-        step=step,
-    )
-
-
-@router.post("/{incident_id}/close")
-def close(
-    *,
-    incident_id: IncidentId,
-    data: StepBody,
-    operator: Operator,
-    scope: CurrentScope,
-    session: SessionDep,
-    ctx: IncidentsDep,
-) -> IncidentDetail:
-    """结案: a captain at the holding level (or above) closes the verified incident."""
-    step = Step(Action.CLOSE, data.comment)
-    return _step(
-        session=session,
-        ctx=ctx,
-        scope=scope,
-        actor=Actor.of(operator),
-        incident_id=incident_id,
-        step=step,
-    )
-
-
-@router.post("/{incident_id}/reopen")
-def reopen(
-    *,
-    incident_id: IncidentId,
-    data: ReopenBody,
-    operator: Operator,
-    scope: CurrentScope,
-    session: SessionDep,
-    ctx: IncidentsDep,
-) -> IncidentDetail:
-    """Back to 立案 from resolved, verified or closed (a reason is required)."""
-    step = Step(Action.REOPEN, data.comment)
-    return _step(
-        session=session,
-        ctx=ctx,
-        scope=scope,
-        actor=Actor.of(operator),
-        incident_id=incident_id,
-        step=step,
-    )
+_COMMENT_STEPS: tuple[tuple[Action, str, type[RequestModel], str], ...] = (
+    (
+        Action.ACKNOWLEDGE,
+        "acknowledge",
+        AcknowledgeBody,
+        "立案: the captain on duty takes it (a comment is required); escalation stops.",
+    ),
+    (
+        Action.NOTE,
+        "notes",
+        NoteBody,
+        "A note on the audit trail; on a dispatched incident it marks handling as under way.",
+    ),
+    (Action.RESOLVE, "resolve", StepBody, "反馈: the handler reports it dealt with."),
+    (
+        Action.VERIFY,
+        "verify",
+        StepBody,
+        "核查: checked on site by someone other than the resolver (409 otherwise).",
+    ),
+    (
+        Action.CLOSE,
+        "close",
+        StepBody,
+        "结案: a captain at the holding level (or above) closes the verified incident.",
+    ),
+    (
+        Action.REOPEN,
+        "reopen",
+        ReopenBody,
+        "Back to 立案 from resolved, verified or closed (a reason is required).",
+    ),
+)
+for _action, _path, _body, _doc in _COMMENT_STEPS:
+    router.post(f"/{{incident_id}}/{_path}")(_step_route(_action, _body, _doc))
