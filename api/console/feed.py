@@ -89,6 +89,7 @@ class IncidentFeed:
         self._seen: set[int] = set()
         self._closing = False
         self._hooked = False
+        self._starting = asyncio.Lock()  # two first streams at once must not start two pollers
 
     @property
     def closing(self) -> bool:
@@ -104,12 +105,13 @@ class IncidentFeed:
             sub = Subscription(scope)
             sub.queue.put_nowait(None)
             return sub
-        if self._task is None or self._task.done():
-            self._last_id = await asyncio.to_thread(self._max_id)
-            self._seen.clear()
-            self._task = asyncio.create_task(self._run(), name="incident feed")
-            self._hook_signals()
-        return self.listen(scope)
+        async with self._starting:
+            if self._task is None or self._task.done():
+                self._last_id = await asyncio.to_thread(self._max_id)
+                self._seen.clear()
+                self._task = asyncio.create_task(self._run(), name="incident feed")
+                self._hook_signals()
+            return self.listen(scope)
 
     def listen(self, scope: Scope) -> Subscription:
         """A queue for the scope's events, filled by ``publish`` (``subscribe`` also polls)."""
