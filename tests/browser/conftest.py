@@ -47,7 +47,6 @@ ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
 ]  # fmt: skip
 
 if not CHROMIUM.exists():

@@ -166,10 +166,22 @@ def test_steps_the_loop_or_the_level_refuse_are_shown_as_the_api_says(
     assert button.is_disabled()
     assert "乡镇/街道" in page.inner_text("#detail .actions .hint")
 
-    # The village's own Ⅳ through dispatch and resolve; verifying it oneself is a 409.
+    # The village's own Ⅳ. A step by someone else while the captain types (here the township's
+    # note) refreshes the incident live and keeps what is being typed.
     incident = platform.raise_incident("dongzhan", "IV")
     page.click(f'#incident-list li[data-id="{incident}"]')
     page.wait_for_selector(f'#detail .detail-head[data-id="{incident}"]')
+    page.click("button[data-action=acknowledge]")
+    page.fill(".action-form textarea[name=comment]", "收到，正在")
+    township_captain = platform.caller("yuanqiao-captain")
+    township_captain.ok("POST", f"/incidents/{incident}/notes", json={"comment": "镇里已知悉"})
+    township_captain.close()
+    page.wait_for_selector("#audit li[data-action=note]")
+    assert page.get_attribute(".action-form", "data-draft") == "kept"
+    assert page.input_value(".action-form textarea[name=comment]") == "收到，正在"
+    page.click(".action-form button[data-cancel]")
+
+    # Through dispatch and resolve; verifying it oneself is a 409.
     for action, fill, done in (
         ("acknowledge", {"comment": "收到"}, "acknowledged"),
         ("dispatch", {"team": "燃气抢修队", "comment": "30 分钟内到场"}, "dispatched"),

@@ -228,6 +228,7 @@
 
   function logout(message) {
     sessionStorage.removeItem(TOKEN_KEY);
+    S.snapshots = 0;
     S.token = null;
     if (S.source) S.source.close();
     S.source = null;
@@ -393,8 +394,10 @@
         osc.start(at);
         osc.stop(at + 0.2);
       }
-      S.beeps += 1;
-      document.body.dataset.beeps = String(S.beeps);
+      if (ctx.state === "running") {
+        S.beeps += 1; // heard, not merely scheduled on a context the browser keeps muted
+        document.body.dataset.beeps = String(S.beeps);
+      }
     } catch (err) {
       // no sound device: the banner and the highlight remain
     }
@@ -577,6 +580,10 @@
   function renderDetail(error) {
     const inc = S.detail;
     const pane = $("#detail");
+    // A refresh (another captain's step, a reminder) must not lose what is being typed.
+    const open = $(".action-form", pane);
+    const draft = open && open.dataset.action === S.form
+      ? Object.fromEntries([...open.elements].filter((e) => e.name).map((e) => [e.name, e.value])) : null;
     const cd = countdown(inc);
     const value = inc.last_value == null ? null : `${inc.last_value}${inc.unit ? ` ${inc.unit}` : ""}`;
     put(pane,
@@ -609,6 +616,18 @@
         h("h3", {}, t("detail.audit")),
         h("ol", { id: "audit" }, inc.audit.map(auditItem))),
     );
+    const form = $(".action-form", pane);
+    if (form && draft) {
+      for (const [name, value] of Object.entries(draft)) {
+        const field = form.elements[name];
+        if (!field) continue;
+        field.value = value;
+        if (field.tagName === "SELECT") field.dataset.want = value; // its options load later
+      }
+      form.dataset.draft = "kept";
+    } else if (form) {
+      setTimeout(() => $("textarea, input", form)?.focus(), 0);
+    }
     drawReadings(inc);
     drawIncidentMap(inc);
   }
@@ -662,8 +681,7 @@
       fields,
       h("div", { class: "form-buttons" },
         h("button", { type: "submit", class: "primary" }, t("form.submit")),
-        h("button", { type: "button", onclick: () => { S.form = null; renderDetail(null); } }, t("form.cancel"))));
-    setTimeout(() => $("textarea, input", form)?.focus(), 0);
+        h("button", { type: "button", "data-cancel": true, onclick: () => { S.form = null; renderDetail(null); } }, t("form.cancel"))));
     return form;
   }
 
@@ -680,6 +698,7 @@
           select.append(h("option", { value: p.id }, `${p.display_name} (${levelName(p.level)})`));
         }
       }
+      if (select.dataset.want) select.value = select.dataset.want;
     } catch (err) {
       // outside the caller's area or no roster: dispatch to a team
     }
