@@ -25,6 +25,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY city ./city
 COPY influxv1 ./influxv1
+COPY servicekit ./servicekit
 COPY simulators ./simulators
 COPY ingest ./ingest
 COPY api ./api

@@ -84,9 +84,14 @@
     return el;
   }
 
-  function debounce(name, ms, fn) {
-    clearTimeout(S.timers[name]);
-    S.timers[name] = setTimeout(fn, ms);
+  // Run fn once things are quiet for ms — but no later than maxMs after the first request, so a
+  // burst of events cannot keep postponing it.
+  function debounce(name, ms, fn, maxMs = 4 * ms) {
+    const pending = S.timers[name];
+    const since = pending ? pending.since : Date.now();
+    if (pending) clearTimeout(pending.id);
+    const wait = Math.max(0, Math.min(ms, since + maxMs - Date.now()));
+    S.timers[name] = { since, id: setTimeout(() => { delete S.timers[name]; fn(); }, wait) };
   }
 
   const serverNow = () => Date.now() + S.offsetMs;
@@ -342,11 +347,15 @@
     $("#list-truncated").hidden = data.total <= data.items.length;
     renderList();
     renderKpiCounts();
+    if (!first) debounce("kpis", 500, loadKpis);
     if (S.view === "overview") renderOverview();
   }
 
   function applyEvent(d) {
     const inc = d.incident;
+    // A step's time is the server's clock: a development clock moved forward shows at once.
+    const at = Date.parse(d.at);
+    if (at > serverNow()) S.offsetMs = at - Date.now();
     const had = S.incidents.get(inc.id);
     if (had && had.version > d.version) return; // older than what we show
     if (inc.open) S.incidents.set(inc.id, { incident: inc, version: d.version });
@@ -371,7 +380,7 @@
                                          area: areaName(inc.township, inc.village) });
     banner.hidden = false;
     banner.onclick = () => select(inc.id);
-    debounce("cue", 10000, () => { banner.hidden = true; });
+    debounce("cue", 10000, () => { banner.hidden = true; }, Infinity); // 10 s after the latest
     beep(C.grades[inc.grade].severity);
   }
 
@@ -849,7 +858,7 @@
     svg.append(
       s("circle", { cx: x, cy: y, r: 16, class: `map-pulse grade-${inc.grade}` }),
       s("circle", { cx: x, cy: y, r: 7, class: `map-device grade-${inc.grade}`, id: "map-device" }),
-      s("text", { x: x + 12, y: y + 4, class: "map-device-label" }, label || ""));
+      s("text", { x, y: y + 30, "text-anchor": "middle", class: "map-device-label" }, label || ""));
     svg.dataset.device = `${lat},${lon}`;
   }
 
