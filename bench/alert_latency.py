@@ -40,27 +40,11 @@ from typing import Any
 
 import httpx
 
+from bench.load import log, paced_publish, payload, topic
 from devstack.ports import free_port
 from devstack.processes import Broker, ManagedProcess, make_broker, make_influxd
 
 REPO = Path(__file__).resolve().parent.parent
-TOWNSHIP, VILLAGE = "yuanqiao", "dongzhan"
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def _topic(device: str) -> str:
-    return f"tianqu/v1/{TOWNSHIP}/{VILLAGE}/manhole/{device}/telemetry"
-
-
-def _payload(device: str, seq: int, ts: int, ch4: float) -> bytes:
-    return (
-        f'{{"device_id":"{device}","ts":{ts},"seq":{seq},"kind":"manhole","report":"heartbeat",'
-        f'"tilt_deg":1.5,"cover_open":false,"water_level_m":0.3,"ch4_lel_pct":{ch4},'
-        f'"h2s_ppm":0.2,"battery_pct":91}}'
-    ).encode()
 
 
 class Receiver:
@@ -106,31 +90,6 @@ class Receiver:
         self.server.server_close()
 
 
-def _background(host: str, port: int, rate: float, seconds: float, devices: int) -> None:
-    import paho.mqtt.client as mqtt  # noqa: PLC0415 - only in the child process
-    from paho.mqtt.enums import CallbackAPIVersion  # noqa: PLC0415
-
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-alert-load")
-    client.max_inflight_messages_set(2000)
-    client.connect(host, port)
-    client.loop_start()
-    sent = 0
-    seq = 0
-    started = time.monotonic()
-    while (elapsed := time.monotonic() - started) < seconds:
-        due = int(elapsed * rate)
-        while sent < due:
-            device = f"mh-load-{sent % devices:05d}"
-            if sent % devices == 0:
-                seq += 1
-            client.publish(_topic(device), _payload(device, seq, time.time_ns() // 10**6, 0.5), 1)
-            sent += 1
-        time.sleep(0.002)
-    time.sleep(1)
-    client.disconnect()
-    client.loop_stop()
-
-
 def _crossings(broker: Broker, per_s: float, seconds: float, tag: str) -> list[str]:
     """Publish one crossing reading every 1/per_s seconds; return the expected fingerprints."""
     import paho.mqtt.client as mqtt  # noqa: PLC0415
@@ -144,7 +103,7 @@ def _crossings(broker: Broker, per_s: float, seconds: float, tag: str) -> list[s
     i = 0
     while time.monotonic() - started < seconds:
         device = f"mh-cross-{tag}-{i:05d}"
-        client.publish(_topic(device), _payload(device, 1, time.time_ns() // 10**6, 12.0), 1)
+        client.publish(topic(device), payload(device, 1, time.time_ns() // 10**6, 12.0), 1)
         expected.append(f"manhole-ch4-high:{device}")
         i += 1
         time.sleep(max(0.0, started + i / per_s - time.monotonic()))
@@ -220,8 +179,8 @@ def alert_latency(
     broker: Broker, receiver: Receiver, args: argparse.Namespace, tag: str
 ) -> dict[str, Any]:
     load = multiprocessing.Process(
-        target=_background,
-        args=(broker.host, broker.port, args.rate, args.seconds, args.devices),
+        target=paced_publish,
+        args=(broker.host, broker.port, args.rate, args.seconds, args.devices, "mh-load"),
     )
     load.start()
     time.sleep(1.0)  # the load is running before the first crossing
@@ -279,7 +238,7 @@ def ingest_comparison(broker: Broker, state: Path, args: argparse.Namespace) -> 
             p50, p99, _ = paced_latency(broker, client, args.rate, args.ingest_seconds)
             result[f"ingest_{label}_alerting_p50_ms"] = p50
             result[f"ingest_{label}_alerting_p99_ms"] = p99
-            _log(f"  ingestion at {args.rate:,.0f} msg/s {label} the evaluator: "
+            log(f"  ingestion at {args.rate:,.0f} msg/s {label} the evaluator: "
                  f"p50 {p50:.0f} ms, p99 {p99:.0f} ms")  # fmt: skip
         if evaluator is not None:
             evaluator.stop()
@@ -297,7 +256,7 @@ def ingest_comparison(broker: Broker, state: Path, args: argparse.Namespace) -> 
                 if health:  # each burst starts with the evaluator idle, as the first did
                     wait_drained(health)
             result[f"ingest_{label}_alerting_msgs_s"] = round(statistics.median(bursts))
-            _log(
+            log(
                 f"  ingestion bursts {label} the evaluator: "
                 f"{', '.join(f'{b:,.0f}' for b in bursts)} msg/s"
             )
@@ -343,12 +302,12 @@ def main(argv: list[str] | None = None) -> int:
         evaluator, _ = start_alerting(
             broker, state, api_url, args.api_key, "bench-alerting", args.nice
         )
-        _log(
+        log(
             f"{args.rate:,.0f} msg/s of normal readings for {args.seconds:.0f} s, "
             f"{args.crossings_per_s:g} crossings/s; latency to {api_url}…"
         )
         result.update(alert_latency(broker, receiver, args, "a"))
-        _log(
+        log(
             f"  {result['alerts']} alerts, lost {result['lost']}, "
             f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms"
         )
@@ -357,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         evaluator.stop()
         evaluator = None
         if args.with_ingest:
-            _log("ingestion without and with the evaluator beside it…")
+            log("ingestion without and with the evaluator beside it…")
             result.update(ingest_comparison(broker, state, args))
     finally:
         if evaluator is not None:

@@ -35,30 +35,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.load import log, paced_publish, payload, topic
 from devstack.ports import free_port
 from devstack.processes import Broker, InfluxServer, ManagedProcess, make_broker, make_influxd
 from influxv1 import InfluxClient, InfluxTarget
 
 DATABASE = "bench"
-TOWNSHIP, VILLAGE = "yuanqiao", "dongzhan"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def _topic(device: str) -> str:
-    return f"tianqu/v1/{TOWNSHIP}/{VILLAGE}/manhole/{device}/telemetry"
-
-
-def _payload(device: str, seq: int, ts: int) -> bytes:
-    # ~200 bytes, a valid manhole heartbeat; built by hand so generation costs nothing here.
-    return (
-        f'{{"device_id":"{device}","ts":{ts},"seq":{seq},"kind":"manhole","report":"heartbeat",'
-        f'"tilt_deg":1.5,"cover_open":false,"water_level_m":0.3,"ch4_lel_pct":0.5,'
-        f'"h2s_ppm":0.2,"battery_pct":91}}'
-    ).encode()
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -113,7 +96,7 @@ class Burst:
         self.inputs = []
         for p in range(publishers):
             device = f"mh-bench-{tag}-{p:02d}"
-            lines = b"\n".join(_payload(device, seq, base_ms + seq) for seq in range(per)) + b"\n"
+            lines = b"\n".join(payload(device, seq, base_ms + seq) for seq in range(per)) + b"\n"
             self.inputs.append((device, lines))
 
     def run(self, done: threading.Event) -> float:
@@ -133,7 +116,7 @@ class Burst:
                     "-i",
                     f"pub-{device}",
                     "-t",
-                    _topic(device),
+                    topic(device),
                     "-l",
                 ],
                 stdin=subprocess.PIPE,
@@ -250,38 +233,13 @@ def ingest_burst(
     return burst.total / elapsed, burst.total - stored
 
 
-def _paced_publisher(host: str, port: int, rate: float, seconds: float, devices: int) -> None:
-    import paho.mqtt.client as mqtt  # noqa: PLC0415 - only in the child process
-    from paho.mqtt.enums import CallbackAPIVersion  # noqa: PLC0415
-
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-paced")
-    client.max_inflight_messages_set(2000)
-    client.connect(host, port)
-    client.loop_start()
-    sent = 0
-    seq = 0
-    started = time.monotonic()
-    while (elapsed := time.monotonic() - started) < seconds:
-        due = int(elapsed * rate)
-        while sent < due:
-            device = f"mh-bench-paced-{sent % devices:04d}"
-            if sent % devices == 0:
-                seq += 1
-            ts = time.time_ns() // 1_000_000
-            client.publish(_topic(device), _payload(device, seq, ts), qos=1)
-            sent += 1
-        time.sleep(0.002)
-    time.sleep(2)
-    client.disconnect()
-    client.loop_stop()
-
-
 def paced_latency(
     broker: Broker, client: InfluxClient, rate: float, seconds: float
 ) -> tuple[float, float, int]:
     since = int(time.time() * 1000)
     proc = multiprocessing.Process(
-        target=_paced_publisher, args=(broker.host, broker.port, rate, seconds, 500)
+        target=paced_publish,
+        args=(broker.host, broker.port, rate, seconds, 500, "mh-bench-paced"),
     )
     proc.start()
     polls: list[tuple[int, int]] = []
@@ -316,7 +274,8 @@ def outage_rss(
     broker: Broker, influx: InfluxServer, sampler: ProcessSampler, rate: float, seconds: float
 ) -> float:
     proc = multiprocessing.Process(
-        target=_paced_publisher, args=(broker.host, broker.port, rate, seconds + 10, 500)
+        target=paced_publish,
+        args=(broker.host, broker.port, rate, seconds + 10, 500, "mh-bench-paced"),
     )
     proc.start()
     time.sleep(5)
@@ -352,30 +311,30 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, object] = {"cores": os.cpu_count(), "messages": args.messages}
     ingester: ManagedProcess | None = None
     try:
-        _log("measuring the broker ceiling (mosquitto_pub → mosquitto → mosquitto_sub)…")
+        log("measuring the broker ceiling (mosquitto_pub → mosquitto → mosquitto_sub)…")
         ceilings = [
             broker_ceiling(broker, args.messages, args.publishers) for _ in range(args.repeat)
         ]
         ceiling = statistics.median(ceilings)
-        _log(f"  {', '.join(f'{c:,.0f}' for c in ceilings)} msg/s")
+        log(f"  {', '.join(f'{c:,.0f}' for c in ceilings)} msg/s")
         client = InfluxClient(InfluxTarget(influx.url, DATABASE), timeout=30)
         client.create_database()
         ingester = start_ingester(broker, influx, state)
         sampler = ProcessSampler(ingester.pid).start()
         cpu_before = sampler.cpu_s()
-        _log(f"bursts of {args.messages:,} through the ingester…")
+        log(f"bursts of {args.messages:,} through the ingester…")
         bursts = [
             ingest_burst(broker, client, args.messages, args.publishers, tag=f"burst{i}")
             for i in range(args.repeat)
         ]
         throughput = statistics.median(b[0] for b in bursts)
         lost = sum(b[1] for b in bursts)
-        _log(f"  {', '.join(f'{b[0]:,.0f}' for b in bursts)} msg/s, lost {lost}")
+        log(f"  {', '.join(f'{b[0]:,.0f}' for b in bursts)} msg/s, lost {lost}")
         burst_cpu = sampler.cpu_s() - cpu_before
         burst_rss = sampler.rss_peak_mb
-        _log(f"paced {args.rate:,.0f} msg/s for {args.latency_seconds:.0f} s: latency…")
+        log(f"paced {args.rate:,.0f} msg/s for {args.latency_seconds:.0f} s: latency…")
         p50, p99, paced = paced_latency(broker, client, args.rate, args.latency_seconds)
-        _log(f"  p50 {p50:.0f} ms, p99 {p99:.0f} ms over {paced} messages")
+        log(f"  p50 {p50:.0f} ms, p99 {p99:.0f} ms over {paced} messages")
         result.update(
             throughput_msgs_s=round(throughput),
             broker_ceiling_msgs_s=round(ceiling),
@@ -388,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
             cpu_us_per_msg=round(burst_cpu / (args.messages * args.repeat) * 1e6, 1),
         )
         if not args.no_outage:
-            _log(f"InfluxDB down for {args.outage_seconds:.0f} s under {args.rate:,.0f} msg/s…")
+            log(f"InfluxDB down for {args.outage_seconds:.0f} s under {args.rate:,.0f} msg/s…")
             result["rss_mb_peak_outage"] = round(
                 outage_rss(broker, influx, sampler, args.rate, args.outage_seconds), 1
             )

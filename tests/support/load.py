@@ -53,7 +53,7 @@ class SteadyLoad:
         )
         self._client.max_inflight_messages_set(1000)
         self._client.on_publish = lambda c, u, mid, rc, p: self._pubacks.append(mid)
-        self._client.reconnect_delay_set(0.1, 1)
+        self._client.reconnect_delay_set(0.1, 1)  # type: ignore[arg-type]  # paho sleeps a float
 
     def device(self, index: int) -> str:
         return f"pk-load{index:05d}"
