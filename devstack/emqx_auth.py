@@ -19,10 +19,6 @@ docs/scaling.md, "Open points").
 from __future__ import annotations
 
 import argparse
-import base64
-import binascii
-import hashlib
-import hmac
 import logging
 import os
 import threading
@@ -36,6 +32,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from servicekit.mqtt_passwords import mosquitto_verify
 
 log = logging.getLogger(__name__)
 
@@ -118,21 +116,6 @@ def parse_passwords(text: str) -> dict[str, str]:
     return hashes
 
 
-def verify_password(stored: str, password: str) -> bool:
-    """mosquitto 2.0's ``$7$<iterations>$<b64 salt>$<b64 PBKDF2-HMAC-SHA512>``."""
-    try:
-        _, version, iterations, salt, derived = stored.split("$")
-        if version != "7":
-            return False
-        expected = base64.b64decode(derived)
-        actual = hashlib.pbkdf2_hmac(
-            "sha512", password.encode(), base64.b64decode(salt), int(iterations), len(expected)
-        )
-    except (ValueError, binascii.Error):
-        return False
-    return hmac.compare_digest(expected, actual)
-
-
 class BrokerFilesView:
     """The two files, parsed, re-read when their identity or size or mtime changes."""
 
@@ -191,7 +174,7 @@ def decide(
         return deny
     if password:
         stored = accounts.hashes.get(username)
-        if stored is None or not verify_password(stored, password):
+        if stored is None or not mosquitto_verify(stored, password):
             return deny
     elif not (cert_cn and cert_cn == username and username in accounts.users):
         return deny

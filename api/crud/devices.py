@@ -19,9 +19,9 @@ from api.core.scope import Scope
 from api.core.security import random_password
 from api.models.devices import DeviceCreate
 from api.models.tables import Device, Gateway, ServiceAccount
-from api.mqtt.passwords import mosquitto_hash
 from city.kinds import Kind
 from city.topology import City
+from servicekit.mqtt_passwords import mosquitto_hash
 
 State = Literal["active", "decommissioned", "all"]
 

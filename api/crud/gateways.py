@@ -12,7 +12,7 @@ from api.core.security import random_password
 from api.crud.devices import Problem, RegistryError
 from api.models.gateways import GatewayCreate
 from api.models.tables import Device, Gateway, ServiceAccount
-from api.mqtt.passwords import mosquitto_hash
+from servicekit.mqtt_passwords import mosquitto_hash
 
 
 def _name_taken(session: Session, name: str) -> bool:

@@ -10,10 +10,10 @@ from starlette.testclient import TestClient
 
 from api.mqtt.acl import DeviceAccount, GatewayAccount, ServiceAccountEntry, render_acl
 from api.mqtt.acl import render_passwords as render_password_file
-from api.mqtt.passwords import mosquitto_hash
 from city.kinds import Kind
 from devstack import emqx_auth
 from devstack.emqx_auth import BrokerFilesView, create_app, decide, parse_acl
+from servicekit.mqtt_passwords import mosquitto_hash
 
 DEVICE = DeviceAccount("mh-dongzhan-00001", Kind.MANHOLE, "yuanqiao", "dongzhan", None)
 CERT_DEVICE = DeviceAccount("sl-dongzhan-00002", Kind.STREETLIGHT, "yuanqiao", "dongzhan", None)

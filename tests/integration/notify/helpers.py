@@ -16,13 +16,13 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from api.core.db import Database
-from api.mqtt.passwords import mosquitto_hash
 from api.notify import NotificationWorker, enqueue
 from api.notify.models import Event, Notification, Recipient
 from api.notify.settings import NotifySettings
 from api.notify.tables import AttemptRow, OutboxRow
 from city.grades import Grade, Level
 from devstack.processes import Broker, make_broker
+from servicekit.mqtt_passwords import mosquitto_hash
 from tests.integration.notify.conftest import Receiver, SmtpServer
 
 SECRET = "notify-test-secret-" + "k" * 30

@@ -13,8 +13,8 @@ from api.mqtt.acl import (
     render_acl,
     render_passwords,
 )
-from api.mqtt.passwords import mosquitto_hash, mosquitto_verify
 from city.kinds import Kind
+from servicekit.mqtt_passwords import mosquitto_hash, mosquitto_verify
 
 # Made by `mosquitto_passwd -b pw alice s3cret` (mosquitto 2.0.11).
 FROM_MOSQUITTO_PASSWD = "$7$101$pNU2Xd+nC/WsroNl$ZvYDWLyvqBqhyOVn9b+ERcPR19V4itWNt/9p9hrrEmtdvL3GNJT+fvYsAj0dL0MkbStAQ2y+4m8nyIGoeZ4dzA=="  # noqa: E501 - one hash, as the tool printed it
