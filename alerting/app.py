@@ -17,25 +17,22 @@ from typing import Any
 
 import httpx
 
-from alerting.decode import Decoder, Skipped, Status, Telemetry
 from alerting.engine import Clock, Evaluator, SystemClock
 from alerting.metrics import AlertingMetrics
 from alerting.outbox import Outbox
 from alerting.sender import Sender
 from alerting.settings import AlertingSettings
 from city.alerts import AlertEvent
+from city.inbound import InboundChecker, Rejected, Status, Telemetry
 from city.rules import load_rules
 from city.topology import load_city
 from servicekit.health import health_server
-from servicekit.subscriber import MqttOptions, Subscriber
+from servicekit.settings import reveal
+from servicekit.subscriber import Subscriber
 
 log = logging.getLogger("alerting")
 
 Delivery = tuple[int, int, int, str, bytes | bytearray, float]
-
-
-def _secret(value: Any) -> str | None:
-    return None if value is None else str(value.get_secret_value())
 
 
 class AlertingService:
@@ -47,35 +44,19 @@ class AlertingService:
         self.clock = clock or SystemClock()
         city = load_city(s.city_file)
         self.evaluator = Evaluator(load_rules(s.rules_file), city, self.clock)
-        self.decoder = Decoder(
-            city,
-            max_payload_bytes=s.max_payload_bytes,
-            max_age_ms=s.max_age_s * 1000,
-            max_future_ms=s.max_future_s * 1000,
-        )
+        self.checker = InboundChecker(city, s.inbound_limits())
         self.outbox = Outbox(s.state_dir / "outbox.db")
         self.http = httpx.AsyncClient(timeout=s.api_timeout_s)
         self.sender = Sender(
             self.outbox,
             self.http,
             s.events_url,
-            _secret(s.api_key),
+            reveal(s.api_key),
             self.metrics,
             batch_max=s.send_batch_max,
         )
         self.source = Subscriber(
-            MqttOptions(
-                host=s.mqtt_host,
-                port=s.mqtt_port,
-                client_id=s.mqtt_client_id,
-                topic=s.mqtt_topic,
-                username=s.mqtt_username,
-                password=_secret(s.mqtt_password),
-                ca_file=str(s.mqtt_ca_file) if s.mqtt_ca_file else None,
-                keepalive_s=s.mqtt_keepalive_s,
-                receive_maximum=s.mqtt_receive_maximum,
-                session_expiry_s=s.mqtt_session_expiry_s,
-            ),
+            s.mqtt_options(s.mqtt_topic),
             self._offer,
             self.metrics.mqtt,
         )
@@ -93,8 +74,8 @@ class AlertingService:
 
     # -- the loop
     def _evaluate(self, item: Delivery) -> list[AlertEvent]:
-        decoded = self.decoder.decode(item[3], item[4], self.clock.now_ms())
-        if isinstance(decoded, Skipped):
+        decoded = self.checker.check(item[3], item[4], self.clock.now_ms())
+        if isinstance(decoded, Rejected):
             self.metrics.skipped.labels(decoded.reason.value).inc()
             log.debug("skipped %s: %s %s", item[3][:200], decoded.reason, decoded.detail)
             return []

@@ -11,7 +11,7 @@ from typing import Any
 from city.topology import load_city
 from influxv1 import AsyncInfluxClient, InfluxTarget
 from ingest.deadletter import DeadLetterStore
-from ingest.decode import Decoder, Limits
+from ingest.decode import Decoder
 from ingest.metrics import IngestMetrics
 from ingest.pipeline import Pipeline
 from ingest.settings import IngestSettings
@@ -22,7 +22,8 @@ from ingest.spool.sqlite import SqliteSpool
 from ingest.stats import PlatformReporter
 from ingest.writer import SpoolWriter
 from servicekit.health import health_server
-from servicekit.subscriber import MqttOptions, Subscriber
+from servicekit.settings import reveal
+from servicekit.subscriber import Subscriber
 
 log = logging.getLogger("ingest")
 
@@ -33,10 +34,6 @@ async def _within(task: asyncio.Task[None], deadline: float, what: str) -> None:
         await asyncio.wait_for(task, timeout=remaining)
     except TimeoutError:
         log.warning("drain time over while %s; the rest is kept for the next start", what)
-
-
-def _secret(value: Any) -> str | None:
-    return None if value is None else str(value.get_secret_value())
 
 
 class Ingester:
@@ -50,8 +47,8 @@ class Ingester:
                 url=s.influx_url,
                 database=s.influx_database,
                 username=s.influx_username,
-                password=_secret(s.influx_password),
-                token=_secret(s.influx_token),
+                password=reveal(s.influx_password),
+                token=reveal(s.influx_token),
             ),
             timeout=s.influx_timeout_s,
         )
@@ -80,14 +77,7 @@ class Ingester:
             max_lines=s.write_max_lines,
             concurrency=s.write_concurrency,
         )
-        decoder = Decoder(
-            load_city(s.city_file),
-            Limits(
-                max_payload_bytes=s.max_payload_bytes,
-                max_age_ms=s.max_age_s * 1000,
-                max_future_ms=s.max_future_s * 1000,
-            ),
-        )
+        decoder = Decoder(load_city(s.city_file), s.inbound_limits())
         self.pipeline = Pipeline(
             decoder,
             self.spool,
@@ -98,18 +88,7 @@ class Ingester:
             max_age_s=s.batch_max_age_ms / 1000,
         )
         self.source = Subscriber(
-            MqttOptions(
-                host=s.mqtt_host,
-                port=s.mqtt_port,
-                client_id=s.mqtt_client_id,
-                topic=s.subscription,
-                username=s.mqtt_username,
-                password=_secret(s.mqtt_password),
-                ca_file=str(s.mqtt_ca_file) if s.mqtt_ca_file else None,
-                keepalive_s=s.mqtt_keepalive_s,
-                receive_maximum=s.mqtt_receive_maximum,
-                session_expiry_s=s.mqtt_session_expiry_s,
-            ),
+            s.mqtt_options(s.subscription),
             self.pipeline.offer,
             self.metrics.mqtt,
         )

@@ -6,31 +6,19 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from city.topics import ALL_DEVICES
-
-PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "password", "admin"})
+from servicekit.settings import SubscriberSettings
 
 
-class IngestSettings(BaseSettings):
+class IngestSettings(SubscriberSettings):
     model_config = SettingsConfigDict(env_prefix="TIANQU_INGEST_", extra="forbid")
 
-    environment: Literal["development", "production"] = "development"
-
-    mqtt_host: str = "127.0.0.1"
-    mqtt_port: int = Field(default=18830, ge=1, le=65535)
+    # Each ingester its own client id; N of them share the work through a share group.
     mqtt_client_id: str = Field(default="tianqu-ingest-1", min_length=1, max_length=64)
-    mqtt_username: str | None = None
-    mqtt_password: SecretStr | None = None
-    mqtt_ca_file: Path | None = None
-    mqtt_topic: str = ALL_DEVICES
     mqtt_share_group: str | None = Field(
         default=None, pattern=r"^[A-Za-z0-9_-]+$", description="join $share/<group>/<topic>"
     )
-    mqtt_keepalive_s: int = Field(default=30, ge=2, le=3600)
-    mqtt_receive_maximum: int = Field(default=10_000, ge=1, le=65_535)
-    mqtt_session_expiry_s: int = Field(default=7 * 86_400, ge=0)
 
     influx_url: str = "http://127.0.0.1:18086"
     influx_database: str = Field(default="tianqu", pattern=r"^[A-Za-z0-9_-]+$")
@@ -42,10 +30,6 @@ class IngestSettings(BaseSettings):
 
     batch_max_messages: int = Field(default=5000, ge=1, le=100_000)
     batch_max_age_ms: int = Field(default=200, ge=1, le=60_000)
-
-    max_payload_bytes: int = Field(default=16_384, ge=256, le=262_144)
-    max_age_s: int = Field(default=7 * 86_400, ge=1, description="oldest device timestamp taken")
-    max_future_s: int = Field(default=300, ge=0, description="device clocks ahead by at most")
 
     state_dir: Path = Path(".state/ingest")
     spool: Literal["sqlite", "memory"] = "sqlite"
@@ -64,17 +48,9 @@ class IngestSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> IngestSettings:
-        if self.environment == "development":
-            return self
-        for name in ("mqtt_password", "influx_password", "influx_token"):
-            value: SecretStr | None = getattr(self, name)
-            if value is not None and value.get_secret_value().lower() in PLACEHOLDER_SECRETS:
-                raise ValueError(
-                    f"TIANQU_INGEST_{name.upper()} is a placeholder; set a real secret outside "
-                    "development"
-                )
-        if self.mqtt_username is None:
-            raise ValueError("TIANQU_INGEST_MQTT_USERNAME is required outside development")
+        self.refuse_placeholders(
+            "TIANQU_INGEST_", optional=("mqtt_password", "influx_password", "influx_token")
+        )
         return self
 
     @property

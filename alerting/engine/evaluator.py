@@ -17,7 +17,7 @@ from alerting.engine.correlation import AreaChange, Correlator
 from alerting.engine.devices import DeviceBook, DeviceRecord
 from alerting.engine.events import area_event, silence_event, threshold_event
 from alerting.engine.nodata import SilenceWatch
-from alerting.engine.overrides import adjusted
+from alerting.engine.overrides import Adjusted, adjusted
 from alerting.engine.places import Places
 from alerting.engine.threshold import Phase, ThresholdState, Transition
 from city.alerts import AlertEvent
@@ -119,15 +119,7 @@ class Evaluator:
                 events.extend(self._threshold_change(effective, device, change, station))
         for silence in self._silence.silent(list(self.devices), now):
             rule, device = silence.rule, silence.device
-            verdict = adjusted(
-                self.book,
-                rule.id,
-                rule.enabled,
-                rule.grade,
-                township=device.township,
-                village=device.village,
-                device=device.device_id,
-            )
+            verdict = self._adjusted_for(rule, device)
             if not verdict.enabled:
                 continue
             self._silence.mark_firing(rule.id, device.device_id)
@@ -200,19 +192,23 @@ class Evaluator:
             self._effective[key] = found
         return found
 
+    def _adjusted_for(self, rule: NoDataRule | ThresholdRule, device: DeviceRecord) -> Adjusted:
+        """The rule as the overrides for this device's village, township or itself leave it."""
+        return adjusted(
+            self.book,
+            rule.id,
+            rule.enabled,
+            rule.grade,
+            township=device.township,
+            village=device.village,
+            device=device.device_id,
+        )
+
     def _spoke(self, device: DeviceRecord, observed_ms: int) -> list[AlertEvent]:
         events: list[AlertEvent] = []
         for rule_id in self._silence.spoke(device.device_id):
             rule: NoDataRule = self._no_data[rule_id]
-            verdict = adjusted(
-                self.book,
-                rule.id,
-                rule.enabled,
-                rule.grade,
-                township=device.township,
-                village=device.village,
-                device=device.device_id,
-            )
+            verdict = self._adjusted_for(rule, device)
             events.append(
                 silence_event(rule, verdict.grade, device, "resolved", observed_ms=observed_ms)
             )
