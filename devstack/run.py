@@ -275,8 +275,10 @@ class Platform:
         rel = _relative(o.state_dir)
         sim = (
             f"{o.devices} devices over 7 townships, seed {o.seed}, reporting "
-            f"{o.rate_multiplier:g}× the field rate; scenarios: "
-            f"python -m simulators inject --port {o.sim_control_port} --help"
+            f"{o.rate_multiplier:g}× the field rate\n"
+            f"               list the scenarios: python -m simulators scenarios\n"
+            f"               inject one: python -m simulators inject --control-port "
+            f"{o.sim_control_port} gas-leak:device=mh-dongzhan-00003"
             if o.simulate
             else "off (--no-simulator)"
         )

@@ -208,7 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--control-host", default="127.0.0.1")
         p.add_argument("--control-port", type=int, required=True)
         if name == "inject":
-            p.add_argument("specs", nargs="+", metavar="SPEC", help="e.g. clear:all")
+            p.add_argument(
+                "specs",
+                nargs="+",
+                metavar="SPEC",
+                help="e.g. gas-leak:device=mh-dongzhan-00003 or clear:all; see `scenarios`",
+            )
 
     sub.add_parser("scenarios", help="list the scenarios and malformations")
     return parser
