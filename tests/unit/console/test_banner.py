@@ -8,7 +8,7 @@ from pathlib import Path
 from devstack.access import DEMO_LOGINS
 from devstack.run import Platform, parse_args
 from simulators.cli import build_parser
-from simulators.scenarios import parse_spec
+from simulators.scenarios import SCENARIOS, parse_spec
 
 
 def test_the_banner_gives_the_console_address_and_a_login_per_level(tmp_path: Path) -> None:
@@ -26,4 +26,4 @@ def test_the_banners_inject_command_is_one_the_simulator_takes(tmp_path: Path) -
     args = build_parser().parse_args(argv)
     assert args.control_port == 18999
     for spec in args.specs:
-        parse_spec(spec)  # raises ScenarioError on a scenario the simulator does not know
+        assert parse_spec(spec).name in SCENARIOS
