@@ -346,6 +346,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutil.rmtree(options.state_dir)
     options.state_dir.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    # A shell starts background jobs with SIGINT ignored; `kill -INT` must still stop us.
+    signal.signal(signal.SIGINT, _raise_interrupt)
     platform = Platform(options)
     try:
         platform.start()
