@@ -1,7 +1,8 @@
 """Fixtures that start real mosquitto and influxd processes on free loopback ports.
 
 Each test gets a broker of its own (it starts in ~50 ms) and a database of its own on a shared
-influxd, so tests cannot see each other's messages or points.
+influxd, so tests cannot see each other's messages or points. PostgreSQL, for the incident
+store on the production database, starts only when a test asks for it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from devstack.processes import Broker, InfluxServer, make_broker, make_influxd
+from tests.support.postgres import PostgresServer, start_postgres
 from tests.support.stack import IngesterProcess
 
 
@@ -37,3 +39,11 @@ def ingester(broker: Broker, influxd: InfluxServer, tmp_path: Path) -> Iterator[
     proc = IngesterProcess(broker, influxd, tmp_path / "ingest")
     yield proc
     proc.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session, started only when a test asks for it."""
+    server = start_postgres()
+    yield server
+    server.stop()

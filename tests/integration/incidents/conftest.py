@@ -6,6 +6,7 @@ while".
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from api.incidents.scheduler import Scheduler, TickReport
 from api.mqtt.pki import DevPki
 from devstack.processes import InfluxServer
 from tests.integration.api.conftest import World, build_world, dev_pki, make_settings
+from tests.support.postgres import PostgresServer
 
 __all__ = ["Desk", "dev_pki"]
 
@@ -52,7 +54,14 @@ def desk_settings(tmp: Path, influxd: InfluxServer, pki: DevPki, **overrides: An
     return make_settings(tmp, influxd, pki, background_enabled=False, **overrides)
 
 
-@pytest.fixture
-def desk(tmp_path: Path, influxd: InfluxServer, dev_pki: DevPki) -> Iterator[Desk]:
-    """A district of its own per test (incidents change it), scheduler driven by the test."""
-    yield from build_world(desk_settings(tmp_path, influxd, dev_pki), Desk)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def desk(
+    request: pytest.FixtureRequest, tmp_path: Path, influxd: InfluxServer, dev_pki: DevPki
+) -> Iterator[Desk]:
+    """A district of its own per test (incidents change it), scheduler driven by the test; on
+    SQLite (the default store) and on PostgreSQL (production's), through the same code."""
+    overrides: dict[str, Any] = {}
+    if request.param == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres")
+        overrides["database_url"] = server.create_database(f"desk_{uuid.uuid4().hex[:12]}")
+    yield from build_world(desk_settings(tmp_path, influxd, dev_pki, **overrides), Desk)

@@ -1,6 +1,7 @@
 """Two API processes on one database: every escalation happens exactly once.
 
-Both replicas run their scheduler every 0.2 s against the same SQLite file. Twenty incidents
+Both replicas run their scheduler every 0.2 s against the same database (a SQLite file, then
+PostgreSQL). Twenty incidents
 wait unacknowledged; the clock jumps past the township's timeout; each replica claims due
 timers as fast as it can. Every incident must end up escalated once — not zero times (a lost
 timer) and not twice (a double claim) — with one reminder, whichever replica fired it.
@@ -27,6 +28,7 @@ from tests.integration.incidents.processes import (
     api_env,
     run_command,
 )
+from tests.support.postgres import PostgresServer
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -34,10 +36,15 @@ pytestmark = pytest.mark.integration
 INCIDENTS = 20
 
 
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 def test_each_escalation_happens_once_with_two_api_processes(
-    influxd: InfluxServer, tmp_path: Path
+    store: str, influxd: InfluxServer, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    env = api_env(tmp_path / "api", influxd.url, f"replicas_{int(time.time())}")
+    extra = {}
+    if store == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres")
+        extra["TIANQU_API_DATABASE_URL"] = server.create_database(f"replicas_{int(time.time())}")
+    env = api_env(tmp_path / "api", influxd.url, f"replicas_{int(time.time())}", **extra)
     run_command(["bootstrap", "--username", ADMIN], env)
     key = run_command(["service-key", "alerting"], env).strip()
     replicas = [
