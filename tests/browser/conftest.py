@@ -71,6 +71,7 @@ class Platform:
     api: ApiProcess
     broker: Broker
     service_key: str
+    influx: InfluxTarget
     passwords: dict[str, str] = field(default_factory=dict)
     ids: dict[str, int] = field(default_factory=dict)
     _fingerprints: int = 0
@@ -103,22 +104,28 @@ class Platform:
     def caller(self, username: str) -> Caller:
         return Caller(self.url, username, self.passwords[username])
 
+    def write_ch4(self, values_at: list[tuple[float, int]]) -> None:
+        """CH4 readings of the dongzhan manhole, ``(value, device time ms)``, into InfluxDB."""
+        lines = [
+            reading_line(
+                r.manhole(MANHOLE, seq=i + 1, ts=ts).model_copy(update={"ch4_lel_pct": value}),
+                TOWNSHIP,
+                "dongzhan",
+            )
+            for i, (value, ts) in enumerate(values_at)
+        ]
+        client = InfluxClient(self.influx)
+        try:
+            client.create_database()
+            client.write("\n".join(lines).encode(), precision="ms")
+        finally:
+            client.close()
 
-def _readings(influx_url: str, database: str) -> None:
-    """CH4 in the manhole over the last quarter-hour, climbing past 10 %LEL at the end."""
+
+def _quarter_hour_of_ch4() -> list[tuple[float, int]]:
+    """The last quarter-hour, climbing past 10 %LEL at the end."""
     start = r.now_ms() - 15 * 60_000
-    lines = []
-    for i in range(31):
-        value = round(0.5 + (12.5 - 0.5) * (i / 30) ** 3, 2)
-        reading = r.manhole(MANHOLE, seq=i + 1, ts=start + i * 30_000)
-        lines.append(reading_line(reading.model_copy(update={"ch4_lel_pct": value}), TOWNSHIP,
-                                  "dongzhan"))  # fmt: skip
-    client = InfluxClient(InfluxTarget(influx_url, database))
-    try:
-        client.create_database()
-        client.write("\n".join(lines).encode(), precision="ms")
-    finally:
-        client.close()
+    return [(round(0.5 + 12.0 * (i / 30) ** 3, 2), start + i * 30_000) for i in range(31)]
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +151,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory, influxd: InfluxServer) ->
     api = ApiProcess(env, tmp / "api.log")
     try:
         api.start()
-        platform = Platform(api, broker, service_key, passwords={ADMIN: ADMIN_PASSWORD})
+        platform = Platform(api, broker, service_key, InfluxTarget(influxd.url, database),
+                            passwords={ADMIN: ADMIN_PASSWORD})  # fmt: skip
         admin = platform.caller(ADMIN)
         for username, (level, township, village, name) in PEOPLE.items():
             person = admin.ok("POST", "/users", json={
@@ -159,7 +167,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory, influxd: InfluxServer) ->
         })  # fmt: skip
         assert device["broker_synced"], device
         admin.close()
-        _readings(influxd.url, database)
+        platform.write_ch4(_quarter_hour_of_ch4())
         yield platform
     finally:
         api.stop()

@@ -12,6 +12,7 @@ API words them. The district administrator's view of the townships is saved as a
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +25,8 @@ import pytest
 from city.topology import default_city
 from tests.browser.conftest import Console, Platform
 from tests.integration.incidents.processes import ADMIN
+from tests.support import readings as r
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -118,6 +121,12 @@ def _live_acknowledge_and_isolation(
     chart = page.wait_for_selector("#chart[data-points]")
     assert int(chart.get_attribute("data-points") or 0) >= 10
     assert page.locator("#chart polyline").count() == 1
+    # A reading after the alert joins the chart at the next refresh (every 30 s; forced here).
+    # Every earlier reading is ≤ 12.5 %LEL, so whichever bucket takes 33.3 tops the axis above it.
+    assert _chart_top(page) == 12.5
+    platform.write_ch4([(33.3, r.now_ms())])
+    page.evaluate("() => { window.tianquConsole.chartDrawnAt = 0; }")
+    wait_until(lambda: _chart_top(page) > 12.5, timeout=10, what="the chart redrawn")
     page.wait_for_selector("#map-device")
     villages = sum(1 for _ in default_city().villages())
     assert page.locator("#map circle.map-village").count() == villages
@@ -264,3 +273,9 @@ def test_the_district_view_shows_every_township_at_a_glance(
     box = tablet.page.locator("button[data-action=note]").bounding_box()
     assert box is not None and box["height"] >= 44  # a finger's target
     tablet.page.screenshot(path=str(artifacts / "console-tablet-incident.png"), full_page=True)
+
+
+def _chart_top(page: Any) -> float:
+    """The highest value on the chart's y axis."""
+    labels = page.locator("#chart text.chart-label").all_text_contents()
+    return max(float(x) for x in labels if re.fullmatch(r"-?\d+(\.\d+)?", x))

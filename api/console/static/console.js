@@ -471,6 +471,11 @@
   }
 
   function tick() {
+    const open = S.detail;
+    if (open && $("#chart") && Date.now() - (S.chartDrawnAt || 0) > CHART_REFRESH_MS
+        && serverNow() < Date.parse(open.observed_at) + 30 * 60000) {
+      drawReadings(open, true);
+    }
     // Countdowns move every second without re-rendering the list.
     for (const el of document.querySelectorAll(".countdown[data-id]")) {
       const held = S.incidents.get(Number(el.dataset.id));
@@ -742,8 +747,13 @@
 
   // --- the readings around it: an inline SVG chart ---------------------------------------------
 
-  async function drawReadings(inc) {
+  // While the half hour after the incident is still running, new readings join the chart.
+  const CHART_REFRESH_MS = 30000;
+
+  async function drawReadings(inc, refresh = false) {
     const svg = $("#chart");
+    if (!svg) return;
+    S.chartDrawnAt = Date.now();
     const note = (text) => put(svg, s("text", { x: 300, y: 110, "text-anchor": "middle", class: "chart-note" }, text));
     if (!inc.device_id || !inc.quantity) {
       note(t("chart.none"));
@@ -753,7 +763,7 @@
       note(t("chart.text"));
       return;
     }
-    note(t("detail.loading"));
+    if (!refresh) note(t("detail.loading"));
     const observed = Date.parse(inc.observed_at);
     const start = new Date(observed - 30 * 60000).toISOString();
     const end = new Date(Math.min(observed + 30 * 60000, Date.now() + 60000)).toISOString();
@@ -763,6 +773,7 @@
       const history = await api("GET", `/devices/${encodeURIComponent(inc.device_id)}/readings/history?${params}`);
       points = (history.series[0]?.points || []).filter((p) => typeof p.value === "number");
     } catch (err) {
+      if (refresh) return; // keep what is drawn; the next refresh tries again
       note(err.status === 404 ? t("chart.no_device") : `${t("error.load")}: ${err.detail}`);
       return;
     }
