@@ -25,13 +25,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     model_validator,
 )
 
@@ -47,7 +45,7 @@ from city.telemetry import (
     StreetlightReading,
 )
 from city.topology import SLUG_PATTERN
-from city.validation import validation_problems
+from city.validation import DataFileError, read_yaml, validate_data
 
 DEFAULT_RULES_FILE = Path(__file__).parent / "data" / "rules.yaml"
 STATION_REFERENCES = (
@@ -63,12 +61,8 @@ Threshold = (
 Name = Annotated[str, StringConstraints(min_length=1, max_length=60)]
 
 
-class RulesError(ValueError):
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = problems
-        listing = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid rules in {source}:\n{listing}")
+class RulesError(DataFileError):
+    what = "rules"
 
 
 class _Strict(BaseModel):
@@ -335,25 +329,12 @@ def _consistency_problems(book: RuleBook) -> list[str]:
 
 
 def parse_rules(raw: Any, source: str = "<data>") -> RuleBook:
-    try:
-        book = RuleBook.model_validate(raw)
-    except ValidationError as exc:
-        raise RulesError(source, validation_problems(raw, exc)) from None
-    problems = _consistency_problems(book)
-    if problems:
-        raise RulesError(source, problems)
-    return book
+    return validate_data(RuleBook, raw, source, _consistency_problems, RulesError)
 
 
 def load_rules(path: Path | str | None = None) -> RuleBook:
     chosen = Path(path or os.environ.get("TIANQU_RULES_FILE") or DEFAULT_RULES_FILE)
-    try:
-        raw = yaml.safe_load(chosen.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RulesError(str(chosen), [f"cannot read the file: {exc.strerror}"]) from None
-    except yaml.YAMLError as exc:
-        raise RulesError(str(chosen), [f"not valid YAML: {exc}"]) from None
-    return parse_rules(raw, str(chosen))
+    return parse_rules(read_yaml(chosen, RulesError), str(chosen))
 
 
 @lru_cache(maxsize=4)

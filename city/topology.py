@@ -13,10 +13,9 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from city.validation import validation_problems
+from city.validation import DataFileError, read_yaml, validate_data
 
 SLUG_PATTERN = r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$"
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, min_length=2, max_length=40)]
@@ -27,14 +26,10 @@ Longitude = Annotated[float, Field(ge=-180, le=180)]
 DEFAULT_CITY_FILE = Path(__file__).parent / "data" / "tianqu.yaml"
 
 
-class CityModelError(ValueError):
+class CityModelError(DataFileError):
     """The roster file is unreadable or inconsistent; ``problems`` lists every wrong entry."""
 
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = problems
-        listing = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid city model in {source}:\n{listing}")
+    what = "city model"
 
 
 class _Entry(BaseModel):
@@ -221,26 +216,13 @@ def _consistency_problems(city: City) -> list[str]:
 
 
 def parse_city(raw: Any, source: str = "<data>") -> City:
-    try:
-        city = City.model_validate(raw)
-    except ValidationError as exc:
-        raise CityModelError(source, validation_problems(raw, exc)) from None
-    problems = _consistency_problems(city)
-    if problems:
-        raise CityModelError(source, problems)
-    return city
+    return validate_data(City, raw, source, _consistency_problems, CityModelError)
 
 
 def load_city(path: Path | str | None = None) -> City:
     """Load and validate a roster; ``None`` means ``$TIANQU_CITY_FILE`` or the shipped demo."""
     chosen = Path(path or os.environ.get("TIANQU_CITY_FILE") or DEFAULT_CITY_FILE)
-    try:
-        raw = yaml.safe_load(chosen.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CityModelError(str(chosen), [f"cannot read the file: {exc.strerror}"]) from None
-    except yaml.YAMLError as exc:
-        raise CityModelError(str(chosen), [f"not valid YAML: {exc}"]) from None
-    return parse_city(raw, str(chosen))
+    return parse_city(read_yaml(chosen, CityModelError), str(chosen))
 
 
 @lru_cache(maxsize=4)

@@ -1,14 +1,59 @@
-"""Validation errors that name the entry at fault: ``rules[3] ch4-high: condition: …``.
+"""Hand-edited data files (roster, rules): read, validated, and every problem reported with the
+entry at fault, e.g. ``rules[3] ch4-high: condition: …``.
 
-Roster and rules files are edited by hand; a message that says *which* entry is wrong, by
-position and by id, turns a failed start into a one-line fix.
+A message that says *which* entry is wrong, by position and by id, turns a failed start into a
+one-line fix.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
 
-from pydantic import ValidationError
+import yaml
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class DataFileError(ValueError):
+    """A hand-edited data file is unreadable or wrong; ``problems`` lists every wrong entry."""
+
+    what: ClassVar[str] = "data"
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        listing = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid {self.what} in {source}:\n{listing}")
+
+
+def read_yaml(path: Path, error: type[DataFileError]) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(str(path), [f"cannot read the file: {exc.strerror}"]) from None
+    except yaml.YAMLError as exc:
+        raise error(str(path), [f"not valid YAML: {exc}"]) from None
+
+
+def validate_data(
+    model: type[M],
+    raw: Any,
+    source: str,
+    consistency: Callable[[M], list[str]],
+    error: type[DataFileError],
+) -> M:
+    """The model, field by field, then the checks across entries; every problem in one error."""
+    try:
+        value = model.model_validate(raw)
+    except ValidationError as exc:
+        raise error(source, validation_problems(raw, exc)) from None
+    problems = consistency(value)
+    if problems:
+        raise error(source, problems)
+    return value
 
 
 def describe_location(raw: Any, loc: tuple[int | str, ...]) -> str:
