@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -36,7 +35,6 @@ class AlertingSettings(SubscriberSettings):
     health_host: str = "127.0.0.1"
     health_port: int = Field(default=9109, ge=0, le=65535, description="0 switches it off")
     drain_timeout_s: float = Field(default=10.0, gt=0)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     nice: int = Field(
         default=0,
         ge=0,

@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import sys
 
-from pydantic import ValidationError
-
-from city.topology import CityModelError
 from ingest.app import serve
 from ingest.settings import IngestSettings
+from servicekit.main import run_service
 
 
 def main() -> int:
-    try:
-        settings = IngestSettings()
-    except ValidationError as exc:
-        print(f"ingest: invalid settings:\n{exc}", file=sys.stderr)
-        return 2
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per write is noise
-    try:
-        asyncio.run(serve(settings))
-    except CityModelError as exc:
-        print(f"ingest: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_service("ingest", IngestSettings, serve)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,6 @@ class IngestSettings(SubscriberSettings):
     drain_timeout_s: float = Field(default=10.0, gt=0)
     stats_every_s: float = Field(default=10.0, ge=1, description="platform_stats points")
     city_file: Path | None = None
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> IngestSettings:

@@ -42,6 +42,8 @@ class SubscriberSettings(BaseSettings):
     mqtt_receive_maximum: int = Field(default=10_000, ge=1, le=65_535)
     mqtt_session_expiry_s: int = Field(default=7 * 86_400, ge=0)
 
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
     max_payload_bytes: int = Field(default=16_384, ge=256, le=262_144)
     max_age_s: int = Field(default=7 * 86_400, ge=1, description="oldest device timestamp taken")
     max_future_s: int = Field(default=300, ge=0, description="device clocks ahead by at most")
