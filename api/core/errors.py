@@ -8,10 +8,12 @@ object that does not exist, so a 404 reveals nothing about other areas.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import HTTPException, status
 from fastapi.exceptions import RequestValidationError
+
+T = TypeVar("T")
 
 
 def invalid(
@@ -44,3 +46,11 @@ def unauthorized(message: str) -> HTTPException:
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"}
     )
+
+
+def or_404(value: T | None, what: str) -> T:
+    """``value``, or a 404 naming ``what``: scoped lookups return None for another area's
+    objects exactly as for missing ones, so neither tells which."""
+    if value is None:
+        raise not_found(what)
+    return value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.core.errors import invalid
+from api.core.errors import invalid, not_found
 from city.topology import City
 
 
@@ -17,3 +17,14 @@ def check_area(
             raise invalid((*loc, "township"), "a village needs its township")
         if not city.has_area(township, village):
             raise invalid((*loc, "village"), f"village {village!r} is not in township {township!r}")
+
+
+def with_township(city: City, township: str | None, village: str | None) -> str | None:
+    """The township a query names, or the one its ``village`` belongs to when only the village
+    is given; an unknown village is a 404 "area", as an area outside the caller's would be."""
+    if village is None or township is not None:
+        return township
+    found = city.village(village)
+    if found is None:
+        raise not_found("area")
+    return found[0].id

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 
 from api.core.deps import AccessAdmin, CityDep, CurrentScope, SessionDep
-from api.core.errors import forbidden, not_found
+from api.core.errors import forbidden, or_404
 from api.core.roster import check_area
 from api.crud import apikeys
 from api.models.apikeys import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
@@ -59,9 +59,7 @@ def create_api_key(
 def get_api_key(
     *, key_id: KeyId, admin: AccessAdmin, scope: CurrentScope, session: SessionDep
 ) -> ApiKeyPublic:
-    key = apikeys.get_in_scope(session, scope, key_id)
-    if key is None:
-        raise not_found("API key")
+    key = or_404(apikeys.get_in_scope(session, scope, key_id), "API key")
     return ApiKeyPublic.model_validate(key)
 
 
@@ -69,7 +67,5 @@ def get_api_key(
 def revoke_api_key(
     *, key_id: KeyId, admin: AccessAdmin, scope: CurrentScope, session: SessionDep
 ) -> ApiKeyPublic:
-    key = apikeys.get_in_scope(session, scope, key_id)
-    if key is None:
-        raise not_found("API key")
+    key = or_404(apikeys.get_in_scope(session, scope, key_id), "API key")
     return ApiKeyPublic.model_validate(apikeys.revoke(session, key))

@@ -21,7 +21,7 @@ from api.core.deps import (
     SessionDep,
     SettingsDep,
 )
-from api.core.errors import not_found, unavailable
+from api.core.errors import not_found, or_404, unavailable
 from api.core.scope import Scope
 from api.crud import devices
 from api.crud.devices import DeviceFilter, State
@@ -190,10 +190,7 @@ def _import(
 
 
 def _device_or_404(session: SessionDep, scope: CurrentScope, device_id: str) -> Device:
-    device = devices.get_in_scope(session, scope, device_id)
-    if device is None:
-        raise not_found("device")
-    return device
+    return or_404(devices.get_in_scope(session, scope, device_id), "device")
 
 
 @router.get("/{device_id}")

@@ -15,8 +15,8 @@ from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
 from api.core.deps import CityDep, ClockDep, CurrentScope, Operator, SessionDep
-from api.core.errors import forbidden, not_found
-from api.core.roster import check_area
+from api.core.errors import forbidden, not_found, or_404
+from api.core.roster import check_area, with_township
 from api.core.scope import Level as ScopeLevel
 from api.core.scope import Scope
 from api.crud import duty as crud
@@ -72,11 +72,7 @@ def duty_now(
     village: Annotated[AreaId | None, Query()] = None,
 ) -> DutyNow:
     """Who is on duty for an area (default: yours) at each level, lowest first."""
-    if village is not None and township is None:
-        found = city.village(village)
-        township = found[0].id if found else None
-        if township is None:
-            raise not_found("area")
+    township = with_township(city, township, village)
     check_area(city, township, village, ("query",))
     if township is None and village is None:
         township, village = scope.township, scope.village
@@ -125,10 +121,7 @@ def create_shift(
 
 
 def _shift_or_404(session: Session, scope: Scope, shift_id: int) -> DutyShift:
-    shift = crud.get_in_scope(session, scope, shift_id)
-    if shift is None:
-        raise not_found("shift")
-    return shift
+    return or_404(crud.get_in_scope(session, scope, shift_id), "shift")
 
 
 @router.get("/shifts/{shift_id}")

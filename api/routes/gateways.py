@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 
 from api.core.deps import BrokerFilesDep, CityDep, CurrentScope, Operator, SessionDep
-from api.core.errors import forbidden, not_found
+from api.core.errors import forbidden, or_404
 from api.core.roster import check_area
 from api.crud import gateways
 from api.models.common import Limit, Offset, Page
@@ -62,10 +62,7 @@ def create_gateway(
 
 
 def _gateway_or_404(session: SessionDep, scope: CurrentScope, gateway_id: str) -> Gateway:
-    gateway = gateways.get_in_scope(session, scope, gateway_id)
-    if gateway is None:
-        raise not_found("gateway")
-    return gateway
+    return or_404(gateways.get_in_scope(session, scope, gateway_id), "gateway")
 
 
 @router.get("/{gateway_id}")

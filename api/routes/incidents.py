@@ -21,7 +21,7 @@ from api.core.deps import (
     Operator,
     SessionDep,
 )
-from api.core.errors import invalid, not_found
+from api.core.errors import invalid, or_404
 from api.core.scope import Scope
 from api.crud import incidents
 from api.crud.incidents import IncidentFilter
@@ -94,10 +94,7 @@ def _detail(session: Session, ctx: IncidentContext, incident: Incident) -> Incid
 
 
 def _incident_or_404(session: Session, scope: Scope, incident_id: int) -> Incident:
-    incident = incidents.get_in_scope(session, scope, incident_id)
-    if incident is None:
-        raise not_found("incident")
-    return incident
+    return or_404(incidents.get_in_scope(session, scope, incident_id), "incident")
 
 
 @router.get("/{incident_id}")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from api.core.deps import CityDep, ClockDep, CurrentScope, IncidentsDep, SessionDep
 from api.core.errors import not_found
-from api.core.roster import check_area
+from api.core.roster import check_area, with_township
 from api.core.scope import Scope
 from api.incidents import kpis
 from api.incidents.kpis import PERIOD_S, KpiValues, Period
@@ -40,11 +40,7 @@ def get_kpis(
 ) -> KpiReport:
     """Completion rate (closed ÷ raised), on-time rate, MTTA/MTTR and escalations over the
     incidents raised in the period (day, 7d, 30d), for your area or a part of it."""
-    if village is not None and township is None:
-        found = city.village(village)
-        if found is None:
-            raise not_found("area")
-        township = found[0].id
+    township = with_township(city, township, village)
     check_area(city, township, village, ("query",))
     area = scope
     if township is not None:

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from api.core.deps import CurrentScope, SessionDep
-from api.core.errors import not_found
+from api.core.errors import or_404
 from api.models.common import Limit, Offset, Page
 from api.notify.models import ChannelName
 from api.notify.queries import (
@@ -50,7 +50,4 @@ def show_delivery(
     session: SessionDep,
 ) -> NotificationDetail:
     """One delivery with every attempt (time, outcome, error, latency)."""
-    found = get_notification(session, scope, notification_id)
-    if found is None:
-        raise not_found("notification")
-    return found
+    return or_404(get_notification(session, scope, notification_id), "notification")

@@ -16,7 +16,8 @@ from fastapi import APIRouter, Query
 
 from api.core.config import Settings
 from api.core.deps import CityDep, CurrentScope, ReadingsDep, SessionDep, SettingsDep
-from api.core.errors import invalid, not_found
+from api.core.errors import invalid, not_found, or_404
+from api.core.roster import with_township
 from api.crud import devices
 from api.models.common import AreaId
 from api.models.devices import LatestReading
@@ -104,9 +105,7 @@ def latest_reading(
     *, device_id: DevicePath, scope: CurrentScope, session: SessionDep, readings: ReadingsDep
 ) -> LatestReading | None:
     """The device's most recent point (null before its first reading)."""
-    device = devices.get_in_scope(session, scope, device_id)
-    if device is None:
-        raise not_found("device")
+    device = or_404(devices.get_in_scope(session, scope, device_id), "device")
     return readings.latest(Kind(device.kind), device.id, scope)
 
 
@@ -125,9 +124,7 @@ def device_history(
     interval: Interval = None,
 ) -> History:
     """One field of one device over time, aggregated per interval."""
-    device = devices.get_in_scope(session, scope, device_id)
-    if device is None:
-        raise not_found("device")
+    device = or_404(devices.get_in_scope(session, scope, device_id), "device")
     kind = Kind(device.kind)
     _check_field(kind, field, aggregation)
     start_at, end_at, bucket = _window(settings, start, end, interval)
@@ -159,19 +156,13 @@ def area_history(
     interval: Interval = None,
 ) -> History:
     """One field over all devices of a kind in an area (default: your whole area)."""
-    if village is not None and township is None:
-        found = city.village(village)
-        township = found[0].id if found else None
-        if township is None:
-            raise not_found("area")
+    township = with_township(city, township, village)
     if township is not None and (
         city.township(township) is None
         or (village is not None and not city.has_area(township, village))
     ):
         raise not_found("area")
-    area = scope.narrow(township, village)
-    if area is None:
-        raise not_found("area")
+    area = or_404(scope.narrow(township, village), "area")
     _check_field(kind, field, aggregation)
     start_at, end_at, bucket = _window(settings, start, end, interval)
     query = queries.history(

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Query, status
 from sqlalchemy.orm import Session
 
 from api.core.deps import CityDep, ClockDep, CurrentScope, Operator, SessionDep
-from api.core.errors import forbidden, not_found
+from api.core.errors import forbidden, or_404
 from api.core.roster import check_area
 from api.core.scope import Scope
 from api.crud import silences as crud
@@ -59,10 +59,7 @@ def create_silence(
 
 
 def _silence_or_404(session: Session, scope: Scope, silence_id: int) -> Silence:
-    silence = crud.get_in_scope(session, scope, silence_id)
-    if silence is None:
-        raise not_found("silence")
-    return silence
+    return or_404(crud.get_in_scope(session, scope, silence_id), "silence")
 
 
 @router.get("/{silence_id}")

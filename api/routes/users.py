@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 
 from api.core.deps import AccessAdmin, CityDep, CurrentScope, SessionDep
-from api.core.errors import conflict, forbidden, not_found
+from api.core.errors import conflict, forbidden, or_404
 from api.core.roster import check_area
 from api.crud import users
 from api.models.common import Limit, Offset, Page
@@ -49,9 +49,7 @@ def create_user(
 def get_user(
     *, user_id: UserId, admin: AccessAdmin, scope: CurrentScope, session: SessionDep
 ) -> UserPublic:
-    user = users.get_in_scope(session, scope, user_id)
-    if user is None:
-        raise not_found("user")
+    user = or_404(users.get_in_scope(session, scope, user_id), "user")
     return UserPublic.model_validate(user)
 
 
@@ -64,9 +62,7 @@ def update_user(
     scope: CurrentScope,
     session: SessionDep,
 ) -> UserPublic:
-    user = users.get_in_scope(session, scope, user_id)
-    if user is None:
-        raise not_found("user")
+    user = or_404(users.get_in_scope(session, scope, user_id), "user")
     return UserPublic.model_validate(users.update(session, user, data))
 
 
@@ -75,7 +71,5 @@ def deactivate_user(
     *, user_id: UserId, admin: AccessAdmin, scope: CurrentScope, session: SessionDep
 ) -> UserPublic:
     """Deactivate (people are kept for the incident history); their tokens stop working."""
-    user = users.get_in_scope(session, scope, user_id)
-    if user is None:
-        raise not_found("user")
+    user = or_404(users.get_in_scope(session, scope, user_id), "user")
     return UserPublic.model_validate(users.update(session, user, UserUpdate(active=False)))
